@@ -1,0 +1,188 @@
+package ingress
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/outside-in/outside-in/internal/naming"
+)
+
+// The ingress controller: Traefik v3 from its official chart, pinned.
+const (
+	ControllerNamespace = "traefik"
+	ControllerRelease   = "traefik"
+	ChartName           = "traefik"
+	ChartRepo           = "https://traefik.github.io/charts"
+	// ChartVersion 41.3.0 ships Traefik v3.7.11.
+	ChartVersion = "41.3.0"
+	// IngressClass is the controller's IngressClass, the cluster default.
+	IngressClass = "traefik"
+	// EntryService is the Service the load balancer reaches the controller through.
+	EntryService = "traefik-entry"
+
+	// Container ports of Traefik's entry points: web (plain HTTP from the load balancer) and
+	// websecure (requests the load balancer decrypted).
+	webPort       = 8000
+	websecurePort = 8443
+)
+
+// UnclaimedLoadBalancerClass is the entry Service's loadBalancerClass. No controller claims it,
+// so Kubernetes allocates the node ports and the healthCheckNodePort of a LoadBalancer Service
+// but no cloud provider creates a load balancer for it: the stack owns the only one.
+const UnclaimedLoadBalancerClass = "outside-in/stack-owned"
+
+// controllerPodLabels are added to the chart's own pod labels through deployment.podLabels.
+var controllerPodLabels = map[string]string{"app.kubernetes.io/component": "ingress-controller"}
+
+// ControllerSelector selects the controller pods: the chart's name label plus ours.
+var ControllerSelector = map[string]string{
+	"app.kubernetes.io/name":      "traefik",
+	"app.kubernetes.io/component": "ingress-controller",
+}
+
+// PodSecurityLabels enforce the Pod Security Standard "restricted" on a namespace.
+func PodSecurityLabels() map[string]string {
+	return map[string]string{
+		"pod-security.kubernetes.io/enforce":         "restricted",
+		"pod-security.kubernetes.io/enforce-version": "latest",
+		"pod-security.kubernetes.io/audit":           "restricted",
+		"pod-security.kubernetes.io/warn":            "restricted",
+	}
+}
+
+// ControllerValues are the chart values. They are tested as data, because the objects the chart
+// renders exist only at deploy time.
+func ControllerValues(replicas int, tls bool, vpcCidr string) map[string]any {
+	trusted := map[string]any{"trustedIPs": []any{vpcCidr}}
+	web := map[string]any{"port": webPort, "exposedPort": 80, "protocol": "TCP", "forwardedHeaders": trusted}
+	if tls {
+		// Plain HTTP that reaches the controller is redirected to HTTPS.
+		web["http"] = map[string]any{"redirections": map[string]any{"entryPoint": map[string]any{
+			"to": "websecure", "scheme": "https", "permanent": true,
+		}}}
+	}
+	return map[string]any{
+		"deployment": map[string]any{
+			"kind":                          "Deployment",
+			"replicas":                      replicas,
+			"podLabels":                     toAny(controllerPodLabels),
+			"terminationGracePeriodSeconds": TerminationGraceSeconds,
+			// The pod keeps serving while the load balancer's health check notices that this
+			// node lost its local endpoint and drains it.
+			"lifecycle": map[string]any{"preStop": map[string]any{"sleep": map[string]any{"seconds": PreStopSeconds}}},
+		},
+		"ingressClass": map[string]any{"enabled": true, "isDefaultClass": true, "name": IngressClass},
+		"providers": map[string]any{
+			"kubernetesIngress": map[string]any{"enabled": true},
+			"kubernetesCRD":     map[string]any{"enabled": false},
+		},
+		// The program declares the entry Service itself (see entryService); the chart's own
+		// would be a LoadBalancer Service that a cloud controller could act on.
+		"service": map[string]any{"enabled": false},
+		"ports": map[string]any{
+			"web": web,
+			"websecure": map[string]any{
+				"port": websecurePort, "exposedPort": 443, "protocol": "TCP", "forwardedHeaders": trusted,
+				// TLS ends at the load balancer; this entry point receives decrypted requests.
+				"http": map[string]any{"tls": map[string]any{"enabled": false}},
+			},
+		},
+		"podDisruptionBudget": map[string]any{"enabled": true, "maxUnavailable": 1},
+		"resources": map[string]any{
+			"requests": map[string]any{"cpu": "100m", "memory": "128Mi"},
+			"limits":   map[string]any{"cpu": "1", "memory": "256Mi"},
+		},
+		"topologySpreadConstraints": spreadConstraints(ControllerSelector),
+	}
+}
+
+// spreadConstraints spread pods over zones (best effort) and nodes (strict, one extra at most).
+func spreadConstraints(selector map[string]string) []any {
+	constraint := func(key, when string) map[string]any {
+		return map[string]any{
+			"maxSkew":           1,
+			"topologyKey":       key,
+			"whenUnsatisfiable": when,
+			"labelSelector":     map[string]any{"matchLabels": toAny(selector)},
+		}
+	}
+	return []any{
+		constraint("topology.kubernetes.io/zone", "ScheduleAnyway"),
+		constraint("kubernetes.io/hostname", "DoNotSchedule"),
+	}
+}
+
+func toAny(m map[string]string) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// controller installs Traefik and its entry Service, and returns the release.
+func (b *builder) controller() (*helmv3.Release, error) {
+	opts := []pulumi.ResourceOption{b.parent, pulumi.Provider(b.args.Provider)}
+	ns, err := corev1.NewNamespace(b.ctx, naming.Child(b.name, "controller-ns"), &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:   pulumi.String(ControllerNamespace),
+			Labels: pulumi.ToStringMap(PodSecurityLabels()),
+		},
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("ingress: controller namespace: %w", err)
+	}
+	release, err := helmv3.NewRelease(b.ctx, naming.Child(b.name, "controller"), &helmv3.ReleaseArgs{
+		Name:           pulumi.String(ControllerRelease),
+		Namespace:      ns.Metadata.Name(),
+		Chart:          pulumi.String(ChartName),
+		Version:        pulumi.String(ChartVersion),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ChartRepo)},
+		Values:         pulumi.ToMap(ControllerValues(b.args.ControllerReplicas, b.args.TLS, b.args.VpcCidr)),
+		Atomic:         pulumi.Bool(true),
+		CleanupOnFail:  pulumi.Bool(true),
+		Timeout:        pulumi.Int(600),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("ingress: controller release: %w", err)
+	}
+	if _, err := corev1.NewService(b.ctx, naming.Child(b.name, "entry"), entryService(b.args.Ports), append(opts, pulumi.DependsOn([]pulumi.Resource{ns}))...); err != nil {
+		return nil, fmt.Errorf("ingress: controller entry service: %w", err)
+	}
+	return release, nil
+}
+
+// entryService is the controller's entry Service (DESIGN invariant 5, seed 003's pattern):
+// externalTrafficPolicy Local, fixed node ports, and a fixed healthCheckNodePort at which
+// kube-proxy answers 200 only on nodes with a ready local controller pod. The API server accepts
+// healthCheckNodePort only on a LoadBalancer Service with policy Local; the unclaimed
+// loadBalancerClass keeps any cloud controller from building a load balancer for it, and
+// pulumi.com/skipAwait stops pulumi-kubernetes waiting for an address that never comes.
+func entryService(ports NodePorts) *corev1.ServiceArgs {
+	return &corev1.ServiceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:        pulumi.String(EntryService),
+			Namespace:   pulumi.String(ControllerNamespace),
+			Annotations: pulumi.StringMap{"pulumi.com/skipAwait": pulumi.String("true")},
+			Labels:      pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("outside-in")},
+		},
+		Spec: &corev1.ServiceSpecArgs{
+			Type:                          pulumi.String("LoadBalancer"),
+			LoadBalancerClass:             pulumi.String(UnclaimedLoadBalancerClass),
+			AllocateLoadBalancerNodePorts: pulumi.Bool(true),
+			ExternalTrafficPolicy:         pulumi.String("Local"),
+			HealthCheckNodePort:           pulumi.Int(ports.HealthCheck),
+			Selector:                      pulumi.ToStringMap(ControllerSelector),
+			Ports: corev1.ServicePortArray{
+				&corev1.ServicePortArgs{Name: pulumi.String("web"), Protocol: pulumi.String("TCP"),
+					Port: pulumi.Int(80), TargetPort: pulumi.Int(webPort), NodePort: pulumi.Int(ports.HTTP)},
+				&corev1.ServicePortArgs{Name: pulumi.String("websecure"), Protocol: pulumi.String("TCP"),
+					Port: pulumi.Int(443), TargetPort: pulumi.Int(websecurePort), NodePort: pulumi.Int(ports.HTTPS)},
+			},
+		},
+	}
+}

@@ -1,0 +1,10 @@
+package kubeapi
+
+import "syscall"
+
+// sysProcAttr makes the kernel kill a child when the OS thread that started
+// it exits, so that etcd and kube-apiserver do not outlive a test binary that
+// dies without running its cleanups (a panic, a -timeout, a SIGKILL).
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}

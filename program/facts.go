@@ -1,0 +1,107 @@
+package program
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/outside-in/outside-in/cluster"
+	"github.com/outside-in/outside-in/dns"
+)
+
+// Facts are what the program reads from the account before it registers anything: a lookup that
+// fails stops the program with nothing created.
+type Facts struct {
+	Region    string
+	Partition string
+	AccountID string
+	// AZs are the availability zones the stack uses, in order.
+	AZs []string
+	// Caller is the IAM principal running Pulumi (the role behind an assumed-role session).
+	Caller        string
+	Zone          *dns.ExistingZone
+	AddonVersions map[string]string
+}
+
+// zoneIDsWithoutEKS are AZs where EKS cannot place a control plane (AWS EKS user guide).
+var zoneIDsWithoutEKS = []string{"use1-az3", "usw1-az2", "cac1-az3"}
+
+// LookUp reads the facts the configuration needs from the account and region.
+func LookUp(ctx *pulumi.Context, cfg Config) (Facts, error) {
+	var f Facts
+	region, err := aws.GetRegion(ctx, nil)
+	if err != nil {
+		return f, fmt.Errorf("looking up the region: %w", err)
+	}
+	partition, err := aws.GetPartition(ctx, nil)
+	if err != nil {
+		return f, fmt.Errorf("looking up the partition: %w", err)
+	}
+	caller, err := aws.GetCallerIdentity(ctx, nil)
+	if err != nil {
+		return f, fmt.Errorf("looking up the caller identity: %w", err)
+	}
+	session, err := iam.GetSessionContext(ctx, &iam.GetSessionContextArgs{Arn: caller.Arn})
+	if err != nil {
+		return f, fmt.Errorf("looking up the IAM principal behind %s: %w", caller.Arn, err)
+	}
+	f.Region, f.Partition, f.AccountID, f.Caller = region.Name, partition.Partition, caller.AccountId, session.IssuerArn
+
+	if f.AZs, err = chooseAZs(ctx, cfg, f.Region); err != nil {
+		return f, err
+	}
+	if cfg.ZoneMode == ZoneExisting {
+		zone, err := route53.LookupZone(ctx, &route53.LookupZoneArgs{Name: pulumi.StringRef(cfg.Domain), PrivateZone: pulumi.BoolRef(false)})
+		if err != nil {
+			return f, &ConfigError{Stack: cfg.Stack, Problems: []Problem{{Key: KeyDomain, Value: cfg.Domain,
+				Want: fmt.Sprintf("has no public hosted zone in account %s (zoneMode existing); create one or set zoneMode to create", f.AccountID)}}}
+		}
+		f.Zone = &dns.ExistingZone{ID: zone.ZoneId, NameServers: zone.NameServers}
+	}
+	if f.AddonVersions, err = cluster.ResolveAddonVersions(ctx, cfg.KubernetesVersion, cfg.AddonVersions); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// chooseAZs takes the configured AZ names, or the region's first azCount AZs where EKS runs.
+func chooseAZs(ctx *pulumi.Context, cfg Config, region string) ([]string, error) {
+	res, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
+		State: pulumi.StringRef("available"),
+		// Local and Wavelength zones are opt-in; only regular AZs are used.
+		Filters: []aws.GetAvailabilityZonesFilter{{Name: "opt-in-status", Values: []string{"opt-in-not-required"}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("looking up the availability zones of %s: %w", region, err)
+	}
+	var usable []string
+	for i, name := range res.Names {
+		if i < len(res.ZoneIds) && slices.Contains(zoneIDsWithoutEKS, res.ZoneIds[i]) {
+			continue
+		}
+		usable = append(usable, name)
+	}
+	if cfg.set[KeyAzNames] {
+		var problems []Problem
+		for i, az := range cfg.AzNames {
+			if !slices.Contains(usable, az) {
+				problems = append(problems, Problem{Key: fmt.Sprintf("%s[%d]", KeyAzNames, i), Value: az,
+					Want: fmt.Sprintf("is not an available AZ of %s that EKS supports; use one of %s", region, strings.Join(usable, ", "))})
+			}
+		}
+		if problems != nil {
+			return nil, &ConfigError{Stack: cfg.Stack, Problems: problems}
+		}
+		return cfg.AzNames, nil
+	}
+	if len(usable) < cfg.AzCount {
+		return nil, &ConfigError{Stack: cfg.Stack, Problems: []Problem{{Key: KeyAzCount, Value: fmt.Sprint(cfg.AzCount),
+			Want: fmt.Sprintf("is more than the %d AZs of %s that EKS supports (%s)", len(usable), region, strings.Join(usable, ", "))}}}
+	}
+	return usable[:cfg.AzCount], nil
+}

@@ -1,0 +1,368 @@
+package program
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/outside-in/outside-in/cluster"
+	"github.com/outside-in/outside-in/network"
+)
+
+// Limits the validation enforces, with the reason for each.
+const (
+	// minAZs: an ALB or NLB needs subnets in two AZs, and so does an EKS control plane.
+	minAZs = 2
+	// maxAZs: no AWS region has more than six AZs.
+	maxAZs = 6
+
+	minNodePort = 30000
+	maxNodePort = 32767
+
+	// minReplicas: each workload on the request path runs in two zones so one can fail.
+	minReplicas = 2
+	maxReplicas = 50
+	maxApps     = 20
+)
+
+var (
+	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	appName      = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$`)
+	clusterName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$`)
+	roleArn      = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+	imageRef     = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	profileName  = regexp.MustCompile(`^[\w.+@-]{1,64}$`)
+	healthPath   = regexp.MustCompile(`^/[\w./~%-]*$`)
+	azName       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d[a-z]$`)
+	addonNameRef = regexp.MustCompile(`^v\d+\.\d+\.\d+-eksbuild\.\d+$`)
+)
+
+// Retention periods CloudWatch Logs accepts, in days.
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// Namespaces an app may not take: Kubernetes' own and the ingress controller's.
+var reservedNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease", IngressNamespace}
+
+// validate checks the whole configuration and returns every problem, each naming the key, the
+// value and what is allowed. It is pure: it registers nothing and calls nothing remote.
+func (c Config) validate() []Problem {
+	v := &validator{}
+	c.validateNetwork(v)
+	c.validateCluster(v)
+	c.validateIngress(v)
+	c.validateDNS(v)
+	c.validateApps(v)
+	c.validateTags(v)
+	return v.problems
+}
+
+type validator struct{ problems []Problem }
+
+func (v *validator) add(key string, value any, want string, args ...any) {
+	v.problems = append(v.problems, Problem{Key: key, Value: fmt.Sprint(value), Want: fmt.Sprintf(want, args...)})
+}
+
+func (v *validator) oneOf(key, value string, allowed ...string) {
+	if !slices.Contains(allowed, value) {
+		v.add(key, value, "must be one of %s", strings.Join(allowed, ", "))
+	}
+}
+
+func (v *validator) intRange(key string, value, lo, hi int, why string) {
+	if value < lo || value > hi {
+		v.add(key, value, "must be between %d and %d%s", lo, hi, why)
+	}
+}
+
+func (c Config) validateNetwork(v *validator) {
+	vpc, err := netip.ParsePrefix(c.VpcCidr)
+	switch {
+	case err != nil || !vpc.Addr().Is4():
+		v.add(KeyVpcCidr, c.VpcCidr, "must be an IPv4 CIDR block such as 10.0.0.0/16")
+	case vpc.Masked() != vpc:
+		v.add(KeyVpcCidr, c.VpcCidr, "has host bits set; use the network address %s", vpc.Masked())
+	case vpc.Bits() < network.MinVpcPrefixLength || vpc.Bits() > network.MaxVpcPrefixLength:
+		v.add(KeyVpcCidr, c.VpcCidr, "must be a /%d to /%d block (AWS VPC limits; smaller cannot hold the nodes and pods of two AZs)",
+			network.MinVpcPrefixLength, network.MaxVpcPrefixLength)
+	}
+
+	v.intRange(KeyAzCount, c.AzCount, minAZs, maxAZs, " (the load balancer and EKS need subnets in at least 2 AZs)")
+	if c.set[KeyAzNames] {
+		if c.set[KeyAzCount] && c.AzCount != len(c.AzNames) {
+			v.add(KeyAzCount, c.AzCount, "must equal the number of azNames (%d), or be left unset", len(c.AzNames))
+		}
+		if len(c.AzNames) < minAZs || len(c.AzNames) > maxAZs {
+			v.add(KeyAzNames, c.AzNames, "must name %d to %d availability zones", minAZs, maxAZs)
+		}
+		for i, az := range c.AzNames {
+			if !azName.MatchString(az) {
+				v.add(fmt.Sprintf("%s[%d]", KeyAzNames, i), az, "must be an availability zone name such as eu-central-1a")
+			} else if slices.Index(c.AzNames, az) != i {
+				v.add(fmt.Sprintf("%s[%d]", KeyAzNames, i), az, "is listed twice; each AZ may appear once")
+			}
+		}
+	}
+
+	for _, k := range []struct {
+		key  string
+		bits int
+	}{{KeyPublicSubnetPrefixLength, c.PublicSubnetPrefixLength}, {KeyPrivateSubnetPrefixLength, c.PrivateSubnetPrefixLength}} {
+		lo := network.MinVpcPrefixLength + 1
+		if err == nil {
+			lo = vpc.Bits() + 1
+		}
+		v.intRange(k.key, k.bits, lo, network.MaxSubnetPrefixLength, " (longer than the VPC's prefix, and AWS's smallest subnet is a /28)")
+	}
+	if len(v.problems) == 0 {
+		layout := network.SubnetLayout{PublicPrefixLength: c.PublicSubnetPrefixLength, PrivatePrefixLength: c.PrivateSubnetPrefixLength}
+		var capErr *network.CapacityError
+		if _, err := network.PlanSubnets(vpc, make([]string, c.AzCount), layout); errors.As(err, &capErr) {
+			v.add(KeyVpcCidr, c.VpcCidr, "is too small: %s; use a larger block or longer %s/%s",
+				capErr, KeyPrivateSubnetPrefixLength, KeyPublicSubnetPrefixLength)
+		}
+	}
+
+	if !c.NatStrategy.Valid() {
+		v.add(KeyNatStrategy, c.NatStrategy, "must be one of None, Single, OnePerAz")
+	} else if c.NatStrategy == network.NatNone {
+		v.add(KeyNatStrategy, c.NatStrategy, "leaves the private nodes without egress to pull images and join EKS; use Single (cheap) or OnePerAz (zone-redundant)")
+	}
+	if !c.FlowLogs.Valid() {
+		v.add(KeyFlowLogs, c.FlowLogs, "must be one of None, Rejected, All")
+	}
+	if !slices.Contains(logRetentionDays, c.FlowLogsRetentionDays) {
+		v.add(KeyFlowLogsRetentionDays, c.FlowLogsRetentionDays, "must be a CloudWatch Logs retention period: %s", joinInts(logRetentionDays))
+	}
+}
+
+func (c Config) validateCluster(v *validator) {
+	v.oneOf(KeyClusterMode, c.ClusterMode, ClusterModeEKS)
+	if !clusterName.MatchString(c.ClusterName) {
+		v.add(KeyClusterName, c.ClusterName, "must be 1-100 letters, digits, - or _, starting with a letter or digit")
+	}
+	if !regexp.MustCompile(`^1\.\d{1,2}$`).MatchString(c.KubernetesVersion) {
+		v.add(KeyKubernetesVersion, c.KubernetesVersion, "must be a Kubernetes minor version such as %s", DefaultKubernetesVersion)
+	} else if !slices.Contains(KubernetesVersions, c.KubernetesVersion) {
+		v.add(KeyKubernetesVersion, c.KubernetesVersion, "is not offered by EKS; use one of %s", strings.Join(KubernetesVersions, ", "))
+	}
+	for _, name := range sortedKeys(c.AddonVersions) {
+		key := KeyAddonVersions + "." + name
+		if !slices.Contains(cluster.Addons, name) {
+			v.add(key, name, "is not a managed add-on of this program; use %s", strings.Join(cluster.Addons, ", "))
+		} else if !addonNameRef.MatchString(c.AddonVersions[name]) {
+			v.add(key, c.AddonVersions[name], "must be an EKS add-on version such as v1.14.3-eksbuild.3")
+		}
+	}
+
+	if len(c.NodeInstanceTypes) == 0 {
+		v.add(KeyNodeInstanceTypes, "[]", "must list at least one instance type, e.g. [\"t3.large\"]")
+	}
+	arch := map[cluster.Arch]bool{}
+	for i, t := range c.NodeInstanceTypes {
+		a, err := cluster.InstanceArch(t)
+		if err != nil {
+			v.add(fmt.Sprintf("%s[%d]", KeyNodeInstanceTypes, i), t, "%v", err)
+			continue
+		}
+		arch[a] = true
+		if slices.Index(c.NodeInstanceTypes, t) != i {
+			v.add(fmt.Sprintf("%s[%d]", KeyNodeInstanceTypes, i), t, "is listed twice")
+		}
+	}
+	if len(arch) > 1 {
+		v.add(KeyNodeInstanceTypes, c.NodeInstanceTypes, "mixes Graviton (arm64) and x86_64 types; one node group runs one AMI architecture")
+	}
+	v.oneOf(KeyNodeCapacityType, c.NodeCapacityType, CapacityOnDemand, CapacitySpot)
+	v.intRange(KeyNodeMinSize, c.NodeMinSize, 1, 450, "")
+	v.intRange(KeyNodeMaxSize, c.NodeMaxSize, 1, 450, "")
+	if c.NodeMinSize > c.NodeMaxSize {
+		v.add(KeyNodeMinSize, c.NodeMinSize, "must not exceed nodeMaxSize (%d)", c.NodeMaxSize)
+	}
+	if c.NodeDesiredSize < c.NodeMinSize || c.NodeDesiredSize > c.NodeMaxSize {
+		v.add(KeyNodeDesiredSize, c.NodeDesiredSize, "must be between nodeMinSize (%d) and nodeMaxSize (%d)", c.NodeMinSize, c.NodeMaxSize)
+	} else if c.NodeDesiredSize < minReplicas {
+		v.add(KeyNodeDesiredSize, c.NodeDesiredSize, "must be at least %d so the ingress controller and each app run on two nodes", minReplicas)
+	}
+	v.intRange(KeyNodeDiskSizeGib, c.NodeDiskSizeGib, 20, 16384, " GiB (the node image needs 20)")
+
+	v.oneOf(KeyClusterEndpointAccess, c.ClusterEndpointAccess, EndpointPublicAndPrivate, EndpointPrivateOnly)
+	switch {
+	case c.ClusterEndpointAccess == EndpointPublicAndPrivate && len(c.AdminCidrs) == 0:
+		v.add(KeyAdminCidrs, "[]", "must list the CIDRs that may reach the public API endpoint (your egress IP as a /32, CI runners); "+
+			"or set clusterEndpointAccess to PrivateOnly and run pulumi from inside the VPC")
+	case c.ClusterEndpointAccess == EndpointPrivateOnly && len(c.AdminCidrs) > 0:
+		v.add(KeyAdminCidrs, c.AdminCidrs, "has no effect with clusterEndpointAccess PrivateOnly; remove it or use PublicAndPrivate")
+	}
+	for i, cidr := range c.AdminCidrs {
+		key := fmt.Sprintf("%s[%d]", KeyAdminCidrs, i)
+		p, ok := v.cidr(key, cidr)
+		if ok && p.Bits() == 0 && !c.AllowWorldOpenClusterEndpoint {
+			v.add(key, cidr, "opens the Kubernetes API to the whole internet; list specific CIDRs, or set %s to true to accept that",
+				KeyAllowWorldOpenClusterEndpoint)
+		}
+	}
+	for i, arn := range c.AdminRoleArns {
+		if !roleArn.MatchString(arn) {
+			v.add(fmt.Sprintf("%s[%d]", KeyAdminRoleArns, i), arn, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin")
+		} else if slices.Index(c.AdminRoleArns, arn) != i {
+			v.add(fmt.Sprintf("%s[%d]", KeyAdminRoleArns, i), arn, "is listed twice")
+		}
+	}
+	if c.KubeconfigRoleArn != "" && !roleArn.MatchString(c.KubeconfigRoleArn) {
+		v.add(KeyKubeconfigRoleArn, c.KubeconfigRoleArn, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin")
+	}
+	if c.KubeconfigProfile != "" && !profileName.MatchString(c.KubeconfigProfile) {
+		v.add(KeyKubeconfigProfile, c.KubeconfigProfile, "must be an AWS CLI profile name (letters, digits, . _ + @ -)")
+	}
+}
+
+func (c Config) validateIngress(v *validator) {
+	v.oneOf(KeyLoadBalancer, c.LoadBalancer, LoadBalancerALB, LoadBalancerNLB, LoadBalancerClassic)
+	if len(c.AllowedCidrs) == 0 {
+		v.add(KeyAllowedCidrs, "[]", "must list the client CIDRs the load balancer admits, e.g. [\"0.0.0.0/0\"] for a public site")
+	}
+	for i, cidr := range c.AllowedCidrs {
+		key := fmt.Sprintf("%s[%d]", KeyAllowedCidrs, i)
+		if _, ok := v.cidr(key, cidr); ok && slices.Index(c.AllowedCidrs, cidr) != i {
+			v.add(key, cidr, "is listed twice")
+		}
+	}
+	ports := map[int]string{}
+	for _, p := range []struct {
+		key  string
+		port int
+	}{{KeyHTTPNodePort, c.HTTPNodePort}, {KeyHTTPSNodePort, c.HTTPSNodePort}, {KeyHealthCheckNodePort, c.HealthCheckNodePort}} {
+		v.intRange(p.key, p.port, minNodePort, maxNodePort, " (the Kubernetes node port range)")
+		if other, dup := ports[p.port]; dup {
+			v.add(p.key, p.port, "collides with %s; each node port must be distinct", other)
+		}
+		ports[p.port] = p.key
+	}
+	v.intRange(KeyIngressReplicas, c.IngressReplicas, minReplicas, 20, " (two zones, so one can fail)")
+}
+
+func (c Config) validateDNS(v *validator) {
+	v.oneOf(KeyZoneMode, c.ZoneMode, ZoneCreate, ZoneExisting, ZoneNone)
+	if c.Domain == "" {
+		v.add(KeyDomain, "", "is required: the apps' hostnames live under it, e.g. dev.example.com")
+	} else if !validDNSName(c.Domain) {
+		v.add(KeyDomain, c.Domain, "must be a lower-case DNS name with at least two labels, e.g. dev.example.com")
+	}
+	if c.TLS && c.ZoneMode == ZoneNone {
+		v.add(KeyTLS, c.TLS, "needs a Route 53 zone to validate the ACM certificate in; set zoneMode to create or existing, or tls to false")
+	}
+}
+
+func (c Config) validateApps(v *validator) {
+	if len(c.Apps) == 0 || len(c.Apps) > maxApps {
+		v.add(KeyApps, len(c.Apps), "must hold 1 to %d apps", maxApps)
+	}
+	names, hosts := map[string]int{}, map[string]int{}
+	for i, a := range c.Apps {
+		key := func(field string) string { return fmt.Sprintf("%s[%d].%s", KeyApps, i, field) }
+		switch {
+		case !appName.MatchString(a.Name):
+			v.add(key("name"), a.Name, "must be a lower-case DNS label of at most 40 characters, starting with a letter")
+		case slices.Contains(reservedNamespaces, a.Name):
+			v.add(key("name"), a.Name, "is reserved (the app's namespace takes its name); avoid %s", strings.Join(reservedNamespaces, ", "))
+		default:
+			if j, dup := names[a.Name]; dup {
+				v.add(key("name"), a.Name, "is also the name of apps[%d]; app names must be unique", j)
+			}
+			names[a.Name] = i
+		}
+		switch {
+		case !validDNSName(a.Host):
+			v.add(key("host"), a.Host, "must be a lower-case DNS name such as web.%s", orExample(c.Domain))
+		case c.Domain != "" && a.Host != c.Domain && !strings.HasSuffix(a.Host, "."+c.Domain):
+			v.add(key("host"), a.Host, "is outside the domain %s; use a name under it, e.g. %s.%s", c.Domain, a.Name, c.Domain)
+		default:
+			if j, dup := hosts[a.Host]; dup {
+				v.add(key("host"), a.Host, "is also the host of apps[%d]; each hostname routes to one app", j)
+			}
+			hosts[a.Host] = i
+		}
+		switch {
+		case !imageRef.MatchString(a.Image):
+			v.add(key("image"), a.Image, "must be an image reference such as %s", DefaultAppImage)
+		case !strings.Contains(a.Image, "@") && !hasTag(a.Image):
+			v.add(key("image"), a.Image, "must pin a version with a tag or digest, e.g. %s", DefaultAppImage)
+		case strings.HasSuffix(a.Image, ":latest"):
+			v.add(key("image"), a.Image, "must pin a version; :latest changes under a running stack")
+		}
+		v.intRange(key("replicas"), a.Replicas, minReplicas, maxReplicas, " (two pods in two zones, so one can fail)")
+		v.intRange(key("port"), a.Port, 1024, 65535, " (the pods run as non-root, so only unprivileged ports)")
+		if !healthPath.MatchString(a.HealthPath) {
+			v.add(key("healthPath"), a.HealthPath, "must be a URL path starting with /, e.g. /index.html")
+		}
+	}
+}
+
+func (c Config) validateTags(v *validator) {
+	if len(c.Tags) > 40 {
+		v.add(KeyTags, len(c.Tags), "must hold at most 40 tags (AWS allows 50 per resource; the program adds its own)")
+	}
+	for _, k := range sortedKeys(c.Tags) {
+		switch {
+		case k == "Name" || strings.HasPrefix(k, "outside-in:"):
+			v.add(KeyTags+"."+k, c.Tags[k], "is set by the program; choose another key")
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			v.add(KeyTags+"."+k, c.Tags[k], "uses the aws: prefix, which AWS reserves")
+		case len(k) == 0 || len(k) > 128 || len(c.Tags[k]) > 256:
+			v.add(KeyTags+"."+k, c.Tags[k], "must have a key of 1-128 and a value of at most 256 characters")
+		}
+	}
+}
+
+// cidr checks an IPv4 CIDR and reports whether it parsed.
+func (v *validator) cidr(key, s string) (netip.Prefix, bool) {
+	p, err := netip.ParsePrefix(s)
+	switch {
+	case err != nil || !p.Addr().Is4():
+		v.add(key, s, "must be an IPv4 CIDR block such as 203.0.113.7/32")
+		return p, false
+	case p.Masked() != p:
+		v.add(key, s, "has host bits set; use %s", p.Masked())
+		return p, false
+	}
+	return p, true
+}
+
+func validDNSName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if !dnsLabel.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasTag(image string) bool {
+	last := image[strings.LastIndex(image, "/")+1:]
+	return strings.Contains(last, ":")
+}
+
+func orExample(domain string) string {
+	if domain == "" {
+		return "example.com"
+	}
+	return domain
+}
+
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, ", ")
+}
