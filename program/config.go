@@ -60,9 +60,6 @@ type Config struct {
 
 	// Tags are added to every taggable AWS resource, after the project and stack tags.
 	Tags map[string]string
-
-	// set records which keys the stack set explicitly.
-	set map[string]bool
 }
 
 // App is one Apache httpd service reached at its own hostname.
@@ -138,7 +135,6 @@ func Defaults(project, stack string) Config {
 		ZoneMode:                       ZoneCreate,
 		TLS:                            true,
 		Tags:                           map[string]string{},
-		set:                            map[string]bool{},
 	}
 }
 
@@ -152,10 +148,10 @@ func (c *Config) derive() {
 	if c.ClusterName == "" {
 		c.ClusterName = sanitizeName(c.Project + "-" + c.Stack)
 	}
-	if !c.set[KeyApps] {
+	if len(c.Apps) == 0 {
 		c.Apps = []App{DefaultApp(c.Domain)}
 	}
-	if c.set[KeyAzNames] && !c.set[KeyAzCount] {
+	if len(c.AzNames) > 0 {
 		c.AzCount = len(c.AzNames)
 	}
 }

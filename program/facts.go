@@ -86,7 +86,7 @@ func chooseAZs(ctx *pulumi.Context, cfg Config, region string) ([]string, error)
 		}
 		usable = append(usable, name)
 	}
-	if cfg.set[KeyAzNames] {
+	if len(cfg.AzNames) > 0 {
 		var problems []Problem
 		for i, az := range cfg.AzNames {
 			if !slices.Contains(usable, az) {

@@ -61,9 +61,7 @@ func Parse(project, stack string, raw map[string]string) (Config, error) {
 		}
 		if err := spec.parse(&c, raw[name]); err != nil {
 			problems = append(problems, Problem{Key: name, Value: raw[name], Want: err.Error()})
-			continue
 		}
-		c.set[name] = true
 	}
 	if len(problems) == 0 {
 		c.derive()

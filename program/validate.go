@@ -90,10 +90,7 @@ func (c Config) validateNetwork(v *validator) {
 	}
 
 	v.intRange(KeyAzCount, c.AzCount, minAZs, maxAZs, " (the load balancer and EKS need subnets in at least 2 AZs)")
-	if c.set[KeyAzNames] {
-		if c.set[KeyAzCount] && c.AzCount != len(c.AzNames) {
-			v.add(KeyAzCount, c.AzCount, "must equal the number of azNames (%d), or be left unset", len(c.AzNames))
-		}
+	if len(c.AzNames) > 0 {
 		if len(c.AzNames) < minAZs || len(c.AzNames) > maxAZs {
 			v.add(KeyAzNames, c.AzNames, "must name %d to %d availability zones", minAZs, maxAZs)
 		}
@@ -257,8 +254,8 @@ func (c Config) validateDNS(v *validator) {
 }
 
 func (c Config) validateApps(v *validator) {
-	if len(c.Apps) == 0 || len(c.Apps) > maxApps {
-		v.add(KeyApps, len(c.Apps), "must hold 1 to %d apps", maxApps)
+	if len(c.Apps) > maxApps {
+		v.add(KeyApps, len(c.Apps), "must hold at most %d apps", maxApps)
 	}
 	names, hosts := map[string]int{}, map[string]int{}
 	for i, a := range c.Apps {

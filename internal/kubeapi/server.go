@@ -74,11 +74,15 @@ func startServer(bins binaries) (*Server, error) {
 }
 
 func tryStart(bins binaries) (s *Server, portClash bool, err error) {
-	dir, err := os.MkdirTemp("", "outside-in-kubeapi-")
+	removeStaleDirs()
+	dir, err := os.MkdirTemp("", tempDirPrefix)
 	if err != nil {
 		return nil, false, err
 	}
 	s = &Server{dir: dir}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return s, false, err
+	}
 	defer func() {
 		if err != nil {
 			portClash = s.etcd != nil && s.etcd.logContains("address already in use") ||
@@ -188,6 +192,29 @@ func tryStart(bins binaries) (s *Server, portClash bool, err error) {
 		return s, false, err
 	}
 	return s, false, nil
+}
+
+const (
+	tempDirPrefix = "outside-in-kubeapi-"
+	ownerFile     = "owner.pid" // pid of the test binary that owns the directory
+)
+
+// removeStaleDirs removes the temporary directories left behind by test
+// binaries that died without running their cleanups (their etcd and
+// kube-apiserver died with them, see sysProcAttr).
+func removeStaleDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempDirPrefix+"*"))
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		_ = os.RemoveAll(dir)
+	}
 }
 
 // freePorts returns n distinct TCP ports that were free on 127.0.0.1.

@@ -1,0 +1,110 @@
+// Command plan is outside-in's offline plan: it runs the program against a fake AWS, with no
+// account and no Pulumi CLI, and prints what the stack would build.
+//
+//	go run ./cmd/plan                     # the dev stack: resource tree, summary, request paths
+//	go run ./cmd/plan --stack prod        # Pulumi.prod.yaml
+//	go run ./cmd/plan --config FILE       # any stack file
+//	go run ./cmd/plan --format json       # the resources, shaped like `pulumi stack export`
+//	go run ./cmd/plan --format yaml       # the Kubernetes objects, for kubectl apply --dry-run=server
+//	go run ./cmd/plan --preview           # as `pulumi preview` sees an empty stack
+//
+// Exit status: 0 on success, 2 for invalid configuration or usage, 1 for anything else.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/outside-in/outside-in/internal/plan"
+	"github.com/outside-in/outside-in/program"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
+	config := fs.String("config", "", "stack file to read instead of Pulumi.<stack>.yaml")
+	format := fs.String("format", "tree", "output: tree (resources, summary, request paths), json or yaml")
+	preview := fs.Bool("preview", false, "answer like a preview of an empty stack: computed values unknown")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "plan: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *format != "tree" && *format != "json" && *format != "yaml" {
+		fmt.Fprintf(stderr, "plan: --format %q: must be tree, json or yaml\n", *format)
+		return 2
+	}
+
+	path := *config
+	if path == "" {
+		path = filepath.Join(projectDir(), "Pulumi."+*stack+".yaml")
+	}
+	s, err := plan.ReadStackFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "plan: %v\n", err)
+		return 2
+	}
+	if *config == "" {
+		s.Name = *stack
+	}
+	res, err := plan.Run(s, plan.Options{Preview: *preview})
+	if err != nil {
+		fmt.Fprintf(stderr, "plan: %v\n", err)
+		var ce *program.ConfigError
+		if errors.As(err, &ce) {
+			return 2
+		}
+		return 1
+	}
+
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(res.State())
+	case "yaml":
+		err = res.WriteYAML(stdout)
+	default:
+		fmt.Fprintf(stdout, "Offline plan of stack %q in %s (fake AWS account %s)\n\n", s.Name, res.Fake.Region(), "123456789012")
+		res.WriteTree(stdout)
+		fmt.Fprintf(stdout, "\nRequest paths, from the outside in:\n")
+		if !*preview {
+			err = res.WritePaths(stdout)
+		} else {
+			fmt.Fprintln(stdout, "  (values are unknown in a preview; run without --preview to trace them)")
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "plan: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// projectDir is the nearest directory upwards that holds Pulumi.yaml, or the working directory.
+func projectDir() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
+			return dir
+		}
+		if filepath.Dir(dir) == dir {
+			return wd
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package plan
+
+import (
+	"encoding/json"
+	"sort"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/outside-in/outside-in/internal/fakeaws"
+)
+
+// Markers Pulumi uses in exported state.
+const (
+	secretSig     = "4dabf18193072939515e22adb298388d"
+	secretValue   = "1b47061264138c4ac30d75fd1eb44270"
+	unknownMarker = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+	stackType     = "pulumi:pulumi:Stack"
+)
+
+// Deployment is the resource set in the shape of `pulumi stack export`.
+type Deployment struct {
+	Version    int `json:"version"`
+	Deployment struct {
+		Resources []StateResource `json:"resources"`
+	} `json:"deployment"`
+}
+
+// StateResource is one resource of a Deployment.
+type StateResource struct {
+	URN                  string              `json:"urn"`
+	ID                   string              `json:"id,omitempty"`
+	Custom               bool                `json:"custom"`
+	Type                 string              `json:"type"`
+	Inputs               map[string]any      `json:"inputs"`
+	Outputs              map[string]any      `json:"outputs"`
+	Parent               string              `json:"parent,omitempty"`
+	Dependencies         []string            `json:"dependencies"`
+	PropertyDependencies map[string][]string `json:"propertyDependencies"`
+	Provider             string              `json:"provider,omitempty"`
+}
+
+// State builds the Deployment: the stack resource with the stack outputs first, then every
+// resource after its parent and its dependencies.
+func (r *Result) State() Deployment {
+	var d Deployment
+	d.Version = 3
+	stackOutputs := map[string]any{}
+	for name, e := range r.Exports {
+		v := e.Value
+		if e.Unknown {
+			v = unknownMarker
+		}
+		if e.Secret {
+			b, _ := json.Marshal(v)
+			v = map[string]any{secretSig: secretValue, "plaintext": string(b)}
+		}
+		stackOutputs[name] = v
+	}
+	d.Deployment.Resources = append(d.Deployment.Resources, StateResource{
+		URN: r.Fake.StackURN(), Type: stackType, Inputs: map[string]any{}, Outputs: stackOutputs,
+		Dependencies: []string{}, PropertyDependencies: map[string][]string{},
+	})
+	for _, res := range Ordered(r.Resources) {
+		parent := res.Parent
+		if parent == "" {
+			parent = r.Fake.StackURN()
+		}
+		deps := res.Dependencies
+		if deps == nil {
+			deps = []string{}
+		}
+		d.Deployment.Resources = append(d.Deployment.Resources, StateResource{
+			URN: res.URN, ID: res.ID, Custom: res.Custom, Type: res.Type,
+			Inputs: propertyMap(res.Inputs), Outputs: propertyMap(res.Outputs),
+			Parent: parent, Dependencies: deps, PropertyDependencies: res.PropertyDependencies,
+			Provider: res.Provider,
+		})
+	}
+	return d
+}
+
+// Ordered sorts resources so each comes after its parent, its provider and its dependencies,
+// and otherwise by URN: a stable order for reviews and golden files.
+func Ordered(resources []*fakeaws.Resource) []*fakeaws.Resource {
+	byURN := map[string]*fakeaws.Resource{}
+	for _, r := range resources {
+		byURN[r.URN] = r
+	}
+	sorted := append([]*fakeaws.Resource(nil), resources...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].URN < sorted[j].URN })
+	done := map[string]bool{}
+	var out []*fakeaws.Resource
+	var visit func(r *fakeaws.Resource)
+	visit = func(r *fakeaws.Resource) {
+		if done[r.URN] {
+			return
+		}
+		done[r.URN] = true
+		before := append([]string{r.Parent, providerURN(r.Provider)}, r.Dependencies...)
+		for _, u := range before {
+			if p, ok := byURN[u]; ok {
+				visit(p)
+			}
+		}
+		out = append(out, r)
+	}
+	for _, r := range sorted {
+		visit(r)
+	}
+	return out
+}
+
+// providerURN strips the id from a provider reference "urn::id".
+func providerURN(ref string) string {
+	if i := lastIndex(ref, "::"); i > 0 {
+		return ref[:i]
+	}
+	return ref
+}
+
+func lastIndex(s, sep string) int {
+	for i := len(s) - len(sep); i >= 0; i-- {
+		if s[i:i+len(sep)] == sep {
+			return i
+		}
+	}
+	return -1
+}
+
+// propertyMap renders Pulumi property values as exported state does.
+func propertyMap(m resource.PropertyMap) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		if v.IsNull() {
+			continue
+		}
+		out[string(k)] = propertyValue(v)
+	}
+	return out
+}
+
+func propertyValue(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		b, _ := json.Marshal(propertyValue(v.SecretValue().Element))
+		return map[string]any{secretSig: secretValue, "plaintext": string(b)}
+	case v.IsComputed():
+		return unknownMarker
+	case v.IsOutput():
+		o := v.OutputValue()
+		if !o.Known {
+			return unknownMarker
+		}
+		if o.Secret {
+			return propertyValue(resource.MakeSecret(o.Element))
+		}
+		return propertyValue(o.Element)
+	case v.IsResourceReference():
+		return string(v.ResourceReferenceValue().URN)
+	case v.IsArray():
+		arr := []any{}
+		for _, e := range v.ArrayValue() {
+			arr = append(arr, propertyValue(e))
+		}
+		return arr
+	case v.IsObject():
+		return propertyMap(v.ObjectValue())
+	case v.IsAsset() || v.IsArchive():
+		return v.Mappable()
+	default:
+		return v.V
+	}
+}
