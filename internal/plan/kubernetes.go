@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/outside-in/outside-in/internal/fakeaws"
 )
 
 // HelmNote says what the YAML leaves out.
@@ -87,26 +89,7 @@ func hasUnknown(v any) bool {
 	return false
 }
 
-// get walks a path of map keys and list indexes through JSON-shaped data.
-func get(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[k]
-		case int:
-			a, ok := v.([]any)
-			if !ok || k >= len(a) {
-				return nil
-			}
-			v = a[k]
-		}
-	}
-	return v
-}
+func get(v any, path ...any) any { return fakeaws.Get(v, path...) }
 
 func str(v any, path ...any) string {
 	s, _ := get(v, path...).(string)

@@ -124,11 +124,10 @@ func Run(s Stack, opts Options) (*Result, error) {
 	if zones == nil && s.Config[program.Namespace+":"+program.KeyZoneMode] == program.ZoneExisting {
 		zones = map[string]string{s.Config[program.Namespace+":"+program.KeyDomain]: "Z0EXISTING0ZONE0OUTSIDEIN"}
 	}
-	fake := fakeaws.New(Project, s.Name, fakeaws.Options{Region: region, Preview: opts.Preview, Zones: zones})
-	res := &Result{Stack: s, Fake: fake, Exports: map[string]Export{}}
+	res := &Result{Stack: s, Exports: map[string]Export{}}
 	var mu sync.Mutex
-
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+	opt := fakeaws.Options{Region: region, Preview: opts.Preview, Zones: zones}
+	fake, err := fakeaws.Run(Project, s.Name, opt, s.Config, func(ctx *pulumi.Context) error {
 		if err := program.RunWith(ctx, s.Raw()); err != nil {
 			return err
 		}
@@ -146,10 +145,8 @@ func Run(s Stack, opts Options) (*Result, error) {
 			})
 		}
 		return nil
-	}, pulumi.WithMocks(Project, s.Name, fake), func(info *pulumi.RunInfo) {
-		info.Config = s.Config
-		info.DryRun = opts.Preview
 	})
+	res.Fake = fake
 	res.Resources = fake.Resources()
 	if err != nil {
 		var ce *program.ConfigError

@@ -9,13 +9,14 @@ import (
 	"github.com/outside-in/outside-in/internal/fakeaws"
 )
 
-// Markers Pulumi uses in exported state.
 const (
-	secretSig     = "4dabf18193072939515e22adb298388d"
-	secretValue   = "1b47061264138c4ac30d75fd1eb44270"
-	unknownMarker = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+	secretSig     = fakeaws.SecretSig
+	secretValue   = fakeaws.SecretValue
+	unknownMarker = fakeaws.Unknown
 	stackType     = "pulumi:pulumi:Stack"
 )
+
+func propertyMap(m resource.PropertyMap) map[string]any { return fakeaws.Plain(m) }
 
 // Deployment is the resource set in the shape of `pulumi stack export`.
 type Deployment struct {
@@ -125,49 +126,4 @@ func lastIndex(s, sep string) int {
 		}
 	}
 	return -1
-}
-
-// propertyMap renders Pulumi property values as exported state does.
-func propertyMap(m resource.PropertyMap) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		if v.IsNull() {
-			continue
-		}
-		out[string(k)] = propertyValue(v)
-	}
-	return out
-}
-
-func propertyValue(v resource.PropertyValue) any {
-	switch {
-	case v.IsSecret():
-		b, _ := json.Marshal(propertyValue(v.SecretValue().Element))
-		return map[string]any{secretSig: secretValue, "plaintext": string(b)}
-	case v.IsComputed():
-		return unknownMarker
-	case v.IsOutput():
-		o := v.OutputValue()
-		if !o.Known {
-			return unknownMarker
-		}
-		if o.Secret {
-			return propertyValue(resource.MakeSecret(o.Element))
-		}
-		return propertyValue(o.Element)
-	case v.IsResourceReference():
-		return string(v.ResourceReferenceValue().URN)
-	case v.IsArray():
-		arr := []any{}
-		for _, e := range v.ArrayValue() {
-			arr = append(arr, propertyValue(e))
-		}
-		return arr
-	case v.IsObject():
-		return propertyMap(v.ObjectValue())
-	case v.IsAsset() || v.IsArchive():
-		return v.Mappable()
-	default:
-		return v.V
-	}
 }
