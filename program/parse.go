@@ -63,10 +63,9 @@ func Parse(project, stack string, raw map[string]string) (Config, error) {
 			problems = append(problems, Problem{Key: name, Value: raw[name], Want: err.Error()})
 		}
 	}
-	if len(problems) == 0 {
-		c.derive()
-		problems = c.validate()
-	}
+	// Keys that failed to parse keep their defaults, so validating the rest adds no noise.
+	c.derive()
+	problems = append(problems, c.validate()...)
 	if len(problems) > 0 {
 		return Config{}, &ConfigError{Stack: stack, Problems: problems}
 	}
@@ -100,7 +99,7 @@ func parseBool(raw string, dst *bool) error {
 }
 
 func parseStrings(raw string, dst *[]string) error {
-	var out []string
+	out := []string{}
 	if err := strictJSON(raw, &out); err != nil {
 		return fmt.Errorf("must be a list of strings, e.g. [\"a\", \"b\"]")
 	}

@@ -43,7 +43,9 @@ type Options struct {
 	AccountID string // default 123456789012
 	// Zones are existing public hosted zones, by name, for zoneMode "existing".
 	Zones map[string]string
-	// Preview answers like `pulumi preview` on an empty stack: ids and computed outputs unknown.
+	// Preview runs the program as `pulumi preview` does (DryRun) and answers with unknown ids, as
+	// for resources not yet created. Computed outputs stay known: Pulumi's mock monitor cannot
+	// carry an unknown value inside a secret, which a real preview of the kubeconfig has.
 	Preview bool
 }
 
@@ -105,7 +107,7 @@ func (f *Fake) NewResource(args pulumi.MockResourceArgs) (string, resource.Prope
 		}
 		id, outputs = r.id, r.outputs
 		if f.opts.Preview {
-			id, outputs = "", args.Inputs.Copy()
+			id = "" // ids of resources not yet created are unknown in a preview
 		}
 	}
 	rec.ID, rec.Outputs = id, outputs

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+
+	"github.com/outside-in/outside-in/internal/plan"
+	"github.com/outside-in/outside-in/tests"
+)
+
+func plan_(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestDefaultPrintsTheDevTreeAndPaths(t *testing.T) {
+	code, out, errOut := plan_(t)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `Offline plan of stack "dev"`)
+	assert.Contains(t, out, "├─ outside-in:network:Vpc  network")
+	assert.Contains(t, out, "aws:eks/cluster:Cluster  cluster-eks  outside-in-dev")
+	assert.Contains(t, out, "web.dev.outside-in.example.com\n  1. Route 53")
+	assert.Contains(t, out, "dead node out of rotation in ≤ 13 s")
+}
+
+func TestFormats(t *testing.T) {
+	code, out, errOut := plan_(t, "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	var d plan.Deployment
+	require.NoError(t, json.Unmarshal([]byte(out), &d))
+	require.Equal(t, 3, d.Version)
+	require.NotEmpty(t, d.Deployment.Resources)
+	assert.Equal(t, "pulumi:pulumi:Stack", d.Deployment.Resources[0].Type)
+
+	code, out, errOut = plan_(t, "--format", "yaml")
+	require.Equal(t, 0, code, errOut)
+	docs := strings.Split(out, "\n---\n")
+	require.Greater(t, len(docs), 5)
+	var first map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(docs[1]), &first))
+	assert.Equal(t, "Namespace", first["kind"])
+	assert.Contains(t, out, "Helm at deploy time")
+
+	code, out, errOut = plan_(t, "--stack", "prod", "--preview")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `stack "prod"`)
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{{"--format", "xml"}, {"--nope"}, {"extra"}, {"--stack", "missing"}} {
+		code, _, errOut := plan_(t, args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.NotEmpty(t, errOut)
+	}
+}
+
+// Every bad configuration exits 2 with the validation message, never a panic.
+func TestBadConfigExits2(t *testing.T) {
+	dev, err := plan.ReadStackFile("../../Pulumi.dev.yaml")
+	require.NoError(t, err)
+	for _, c := range tests.BadConfigs {
+		if c.NoZone {
+			continue // the file format has no way to say the account has no zone
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			cfg := map[string]any{}
+			for k, v := range dev.Config {
+				cfg[k] = v
+			}
+			for k, v := range c.Set {
+				cfg["outside-in:"+k] = v
+			}
+			for _, k := range c.Unset {
+				delete(cfg, "outside-in:"+k)
+			}
+			file := filepath.Join(t.TempDir(), "Pulumi.dev.yaml")
+			data, err := yaml.Marshal(map[string]any{"config": cfg})
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(file, data, 0o600))
+
+			code, out, errOut := plan_(t, "--config", file)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, out)
+			assert.Contains(t, errOut, fmt.Sprintf("outside-in:%s = %q", c.Key, c.Value))
+			assert.Contains(t, errOut, c.Want)
+			assert.NotContains(t, errOut, "goroutine")
+		})
+	}
+}

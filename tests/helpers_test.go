@@ -1,0 +1,65 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/outside-in/outside-in/internal/plan"
+	"github.com/outside-in/outside-in/program"
+)
+
+// root is the repository root, where the stack files live.
+const root = ".."
+
+// shippedStacks are the stack files in the repository.
+func shippedStacks(t *testing.T) []plan.Stack {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "Pulumi.*.yaml"))
+	require.NoError(t, err)
+	sort.Strings(files)
+	var out []plan.Stack
+	for _, f := range files {
+		s, err := plan.ReadStackFile(f)
+		require.NoError(t, err, f)
+		out = append(out, s)
+	}
+	require.GreaterOrEqual(t, len(out), 3, "dev, prod and seed002 stacks at least")
+	return out
+}
+
+func stack(t *testing.T, name string) plan.Stack {
+	t.Helper()
+	s, err := plan.ReadStackFile(filepath.Join(root, "Pulumi."+name+".yaml"))
+	require.NoError(t, err)
+	return s
+}
+
+// with returns a copy of the stack with keys set and removed.
+func with(s plan.Stack, set map[string]string, unset ...string) plan.Stack {
+	out := plan.Stack{Name: s.Name, Config: map[string]string{}}
+	for k, v := range s.Config {
+		out.Config[k] = v
+	}
+	for k, v := range set {
+		out.Config[program.Namespace+":"+k] = v
+	}
+	for _, k := range unset {
+		delete(out.Config, program.Namespace+":"+k)
+	}
+	return out
+}
+
+func run(t *testing.T, s plan.Stack) *plan.Result {
+	t.Helper()
+	res, err := plan.Run(s, plan.Options{})
+	require.NoError(t, err)
+	return res
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(m.Run())
+}
