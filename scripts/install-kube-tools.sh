@@ -8,7 +8,8 @@
 # into <repo>/.tools/bin (or $OUTSIDE_IN_KUBE_TOOLS when set). Idempotent: when
 # the binaries are present and the stamp file matches tools/kube/go.mod,
 # go.sum and the build recipe, it does nothing. Needs only Go and the Go module
-# proxy; a cold build takes about 5 minutes on 2 cores.
+# proxy; a cold build (empty module and build caches) takes about 4-5 minutes
+# on 2 cores, almost all of it compiling kube-apiserver.
 #
 # Usage: scripts/install-kube-tools.sh [--force]
 set -euo pipefail

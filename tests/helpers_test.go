@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/outside-in/outside-in/internal/kubeapi"
 	"github.com/outside-in/outside-in/internal/plan"
 	"github.com/outside-in/outside-in/program"
 )
@@ -60,6 +61,8 @@ func run(t *testing.T, s plan.Stack) *plan.Result {
 	return res
 }
 
+// TestMain keeps one kube-apiserver for the whole test binary (started by the first test that
+// needs it).
 func TestMain(m *testing.M) {
-	os.Exit(m.Run())
+	os.Exit(kubeapi.Run(m))
 }

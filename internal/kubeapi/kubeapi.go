@@ -125,9 +125,9 @@ func release(srv *Server) {
 	}
 }
 
-// Main runs the tests of m, keeping the server that the first Start call
-// starts up until the last test has finished, then stops it and exits with
-// the tests' exit code. Call it from TestMain:
+// Main runs the tests of m with one shared server: the first Start call
+// starts it, it stays up until the last test has finished, then Main stops it
+// and exits with the tests' exit code. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { kubeapi.Main(m) }
 func Main(m *testing.M) {

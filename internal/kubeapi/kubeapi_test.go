@@ -17,7 +17,7 @@ import (
 // One API server for the whole test binary.
 func TestMain(m *testing.M) { kubeapi.Main(m) }
 
-const restricted = "pod-security.kubernetes.io/enforce"
+const enforceLabel = "pod-security.kubernetes.io/enforce"
 
 // object parses a YAML manifest.
 func object(t *testing.T, manifest string) *unstructured.Unstructured {
@@ -88,7 +88,7 @@ spec:
 func TestDryRunApply_PodSecurityRestricted(t *testing.T) {
 	srv := kubeapi.Start(t)
 	ctx := t.Context()
-	require.NoError(t, srv.EnsureNamespace(ctx, "psa-restricted", map[string]string{restricted: "restricted"}))
+	require.NoError(t, srv.EnsureNamespace(ctx, "psa-restricted", map[string]string{enforceLabel: "restricted"}))
 
 	err := srv.DryRunApply(ctx, object(t, `
 apiVersion: v1
@@ -135,7 +135,7 @@ spec:
 func TestDryRunApplyWarnings_PodSecurityWarnsForDeployments(t *testing.T) {
 	srv := kubeapi.Start(t)
 	ctx := t.Context()
-	require.NoError(t, srv.EnsureNamespace(ctx, "psa-deploy", map[string]string{restricted: "restricted"}))
+	require.NoError(t, srv.EnsureNamespace(ctx, "psa-deploy", map[string]string{enforceLabel: "restricted"}))
 
 	warnings, err := srv.DryRunApplyWarnings(ctx, object(t, `
 apiVersion: apps/v1
@@ -242,13 +242,13 @@ metadata:
 func TestEnsureNamespace_Idempotent(t *testing.T) {
 	srv := kubeapi.Start(t)
 	ctx := t.Context()
-	labels := map[string]string{restricted: "baseline"}
+	labels := map[string]string{enforceLabel: "baseline"}
 	require.NoError(t, srv.EnsureNamespace(ctx, "idempotent", labels))
 	require.NoError(t, srv.EnsureNamespace(ctx, "idempotent", labels))
 
 	ns, err := srv.Clientset().CoreV1().Namespaces().Get(ctx, "idempotent", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "baseline", ns.Labels[restricted])
+	assert.Equal(t, "baseline", ns.Labels[enforceLabel])
 	_, err = srv.Clientset().CoreV1().ServiceAccounts("idempotent").Get(ctx, "default", metav1.GetOptions{})
 	require.NoError(t, err)
 

@@ -163,12 +163,13 @@ func tryStart(bins binaries) (s *Server, portClash bool, err error) {
 		UserAgent: "outside-in-kubeapi",
 		QPS:       500,
 		Burst:     1000,
-		Timeout:   30 * time.Second,
 	}
-	// The package's own clients hand warnings to warningsFromContext's
-	// collector (DryRunApplyWarnings) instead of logging them.
+	// The package's own clients hand warnings to the request context's
+	// collector (DryRunApplyWarnings) instead of logging them, and never wait
+	// long for an answer.
 	own := rest.CopyConfig(s.cfg)
 	own.WarningHandlerWithContext = collectWarnings{}
+	own.Timeout = 30 * time.Second
 	if s.client, err = kubernetes.NewForConfig(own); err != nil {
 		return s, false, err
 	}
@@ -367,7 +368,7 @@ func (s *Server) DryRunApplyWarnings(ctx context.Context, obj *unstructured.Unst
 
 // Apply is DryRunApply without the dry run: it really creates or updates obj,
 // for objects that later dry runs depend on, such as a CustomResourceDefinition
-// (Apply waits until a CRD is established) or a namespace with a quota.
+// (Apply waits until a CRD is established) or a ResourceQuota.
 func (s *Server) Apply(ctx context.Context, obj *unstructured.Unstructured) error {
 	if _, err := s.apply(ctx, obj, false); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"sigs.k8s.io/yaml"
@@ -126,6 +127,8 @@ func Run(s Stack, opts Options) (*Result, error) {
 	}
 	res := &Result{Stack: s, Exports: map[string]Export{}}
 	var mu sync.Mutex
+	finished := false // set once Run returns: later resolutions are dropped
+	resolved := map[string]chan struct{}{}
 	opt := fakeaws.Options{Region: region, Preview: opts.Preview, Zones: zones}
 	fake, err := fakeaws.Run(Project, s.Name, opt, s.Config, func(ctx *pulumi.Context) error {
 		if err := program.RunWith(ctx, s.Raw()); err != nil {
@@ -134,18 +137,39 @@ func Run(s Stack, opts Options) (*Result, error) {
 		for name, value := range ctx.GetCurrentExportMap() {
 			out := pulumi.ToOutput(value)
 			secret := pulumi.IsSecret(out)
+			done := make(chan struct{})
+			resolved[name] = done
 			mu.Lock()
 			res.Exports[name] = Export{Secret: secret, Unknown: true}
 			mu.Unlock()
 			out.ApplyT(func(v any) any {
 				mu.Lock()
-				res.Exports[name] = Export{Value: plain(v), Secret: secret}
+				if !finished {
+					res.Exports[name] = Export{Value: plain(v), Secret: secret}
+				}
 				mu.Unlock()
+				close(done)
 				return v
 			})
 		}
 		return nil
 	})
+	// Not every output is tied to the run (a constant turned into an output is not), so wait
+	// for each export here. In a preview an unknown value never resolves: it stays Unknown.
+	wait := 10 * time.Second
+	if opts.Preview {
+		wait = 200 * time.Millisecond
+	}
+	deadline := time.After(wait)
+	for _, done := range resolved {
+		select {
+		case <-done:
+		case <-deadline:
+		}
+	}
+	mu.Lock()
+	finished = true
+	mu.Unlock()
 	res.Fake = fake
 	res.Resources = fake.Resources()
 	if err != nil {

@@ -1,0 +1,311 @@
+package tests
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/outside-in/outside-in/ingress"
+	"github.com/outside-in/outside-in/internal/fakeaws"
+	"github.com/outside-in/outside-in/internal/plan"
+	"github.com/outside-in/outside-in/program"
+)
+
+// tb is what both *testing.T and *rapid.T offer.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	FailNow()
+}
+
+// checkRequestPath checks every DESIGN.md request-path invariant on what the program registered.
+// Expectations come from the stack's configuration; the values checked come from the recorded
+// resources (ids and names the fake returned), never from the configuration.
+func checkRequestPath(t tb, res *plan.Result) {
+	t.Helper()
+	cfg, err := program.Parse(plan.Project, res.Stack.Name, res.Stack.Raw())
+	require.NoError(t, err)
+	paths, err := res.Trace()
+	require.NoError(t, err)
+	require.Len(t, paths, len(cfg.Apps), "one request path per app")
+
+	publicSubnets := exportedStrings(t, res, "publicSubnetIds")
+	require.Len(t, publicSubnets, cfg.AzCount)
+	byHost := map[string]plan.Path{}
+	for _, p := range paths {
+		byHost[p.Host] = p
+	}
+	for _, app := range cfg.Apps {
+		p, ok := byHost[app.Host]
+		require.True(t, ok, "no request path for %s", app.Host)
+
+		// 7: the host routes to its own Service and Deployment.
+		assert.Equal(t, app.Name, p.Ingress.ServiceName, app.Host)
+		assert.Equal(t, ingress.IngressClass, p.Ingress.Class)
+		assert.Equal(t, "Prefix", p.Ingress.PathType)
+		assert.Equal(t, app.Name, p.Workload.Name, "%s must reach its own Deployment", app.Host)
+		assert.Equal(t, app.Name, p.Workload.Namespace)
+		// 6: replicated, budgeted, ready on a real page.
+		assert.GreaterOrEqual(t, p.Workload.Replicas, 2)
+		assert.Equal(t, app.Replicas, p.Workload.Replicas)
+		assert.True(t, p.Workload.HasPDB, "%s has a PodDisruptionBudget", app.Name)
+		assert.Equal(t, app.Port, p.Workload.ContainerPort)
+		assert.Equal(t, app.HealthPath, p.Workload.ReadinessPath)
+		// 8: pods outlast the load balancer's draining.
+		assert.Greater(t, p.Workload.PreStopSeconds, p.Health.DeregistrationDelay)
+
+		// 1: alias to the load balancer's name and canonical zone, evaluating target health.
+		if cfg.ZoneMode == program.ZoneNone {
+			assert.Nil(t, p.Alias)
+		} else {
+			require.NotNil(t, p.Alias, "%s has no alias record", app.Host)
+			assert.Equal(t, p.LB.DNSName, p.Alias.Target)
+			assert.Equal(t, p.LB.ZoneID, p.Alias.TargetZone)
+			assert.True(t, p.Alias.EvaluateTargetHealth)
+			assert.Equal(t, exported(t, res, "zoneId"), p.Alias.ZoneID)
+		}
+
+		// 2: internet-facing in exactly the public subnets.
+		assert.Equal(t, cfg.LoadBalancer, p.LB.Kind)
+		assert.ElementsMatch(t, publicSubnets, p.LB.Subnets, "load balancer subnets are the public subnets")
+		require.Len(t, p.LB.SecurityGroups, 1)
+
+		// 3: HTTPS where TLS is on.
+		ports := map[int]plan.ListenerHop{}
+		for _, l := range p.Listeners {
+			ports[l.Port] = l
+		}
+		if cfg.TLS {
+			require.Contains(t, ports, 443)
+			assert.Contains(t, []string{"HTTPS", "TLS"}, ports[443].Protocol)
+			if cfg.LoadBalancer != program.LoadBalancerClassic {
+				assert.Equal(t, ingress.ModernTLSPolicy, ports[443].TLSPolicy)
+			}
+			if cfg.LoadBalancer == program.LoadBalancerALB {
+				assert.Equal(t, "HTTPS:443", ports[80].Redirect)
+			}
+		} else {
+			assert.Len(t, p.Listeners, 1)
+			assert.NotContains(t, ports, 443)
+		}
+
+		// 4 and 5: to the controller's node ports; healthy only with a local controller pod.
+		for _, l := range p.Listeners {
+			if l.Redirect == "" {
+				assert.NotZero(t, p.Entry.NodePorts[l.NodePort], "listener %d reaches an entry node port", l.Port)
+			}
+		}
+		assert.Equal(t, p.Entry.HealthCheckNodePort, p.Health.Port)
+		assert.Equal(t, cfg.HealthCheckNodePort, p.Health.Port)
+		assert.Equal(t, "HTTP", p.Health.Protocol)
+		assert.Equal(t, "/healthz", p.Health.Path)
+		assert.Equal(t, "LoadBalancer", p.Entry.Type)
+		assert.Equal(t, "Local", p.Entry.ExternalTrafficPolicy)
+		assert.Equal(t, ingress.UnclaimedLoadBalancerClass, p.Entry.LoadBalancerClass)
+		assert.True(t, p.Entry.SkipAwait, "pulumi-kubernetes must not wait for an address")
+		// 8: a dead node leaves rotation fast.
+		assert.LessOrEqual(t, p.Health.FailoverSeconds(), 15)
+	}
+
+	checkSecurityGroups(t, res, cfg, paths[0])
+	checkAttachments(t, res, paths[0])
+	checkKubernetesObjects(t, res)
+}
+
+// checkSecurityGroups: the node group admits only the load balancer's group, on exactly the node
+// ports the listeners use and the health-check port; the only CIDR rules are the listeners'.
+func checkSecurityGroups(t tb, res *plan.Result, cfg program.Config, p plan.Path) {
+	t.Helper()
+	nodeSG := res.Named("aws:ec2/securityGroup:SecurityGroup", "cluster-node-sg")
+	require.NotNil(t, nodeSG)
+	lbSG := p.LB.SecurityGroups[0]
+	wantNodePorts := []int{p.Health.Port}
+	listenerPorts := []int{}
+	for _, l := range p.Listeners {
+		listenerPorts = append(listenerPorts, l.Port)
+		if l.NodePort != 0 && !slices.Contains(wantNodePorts, l.NodePort) {
+			wantNodePorts = append(wantNodePorts, l.NodePort)
+		}
+	}
+	var nodePorts []int
+	cidrRules := 0
+	for _, rule := range res.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+		port := int(rule.In("fromPort").(float64))
+		assert.Equal(t, rule.In("fromPort"), rule.In("toPort"), "single-port rules only")
+		if rule.In("securityGroupId") == nodeSG.ID {
+			assert.Equal(t, lbSG, rule.In("referencedSecurityGroupId"), "the nodes admit the load balancer's group only")
+			assert.Nil(t, rule.In("cidrIpv4"), "no CIDR reaches the nodes")
+			nodePorts = append(nodePorts, port)
+			continue
+		}
+		cidr, isCidr := rule.In("cidrIpv4").(string)
+		require.True(t, isCidr, "rule %s", rule.Name)
+		cidrRules++
+		assert.Equal(t, lbSG, rule.In("securityGroupId"), "only the load balancer is open to CIDRs")
+		assert.Contains(t, listenerPorts, port, "world-facing rules are listener ports only")
+		assert.Contains(t, cfg.AllowedCidrs, cidr)
+	}
+	assert.ElementsMatch(t, wantNodePorts, nodePorts)
+	assert.Equal(t, len(listenerPorts)*len(cfg.AllowedCidrs), cidrRules)
+	for _, rule := range res.OfType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") {
+		assert.Equal(t, lbSG, rule.In("securityGroupId"))
+		assert.Equal(t, nodeSG.ID, rule.In("referencedSecurityGroupId"), "the load balancer sends to the nodes only")
+	}
+}
+
+// checkAttachments: the node group's autoscaling group is attached to every target group (or to
+// the classic ELB), by the names and ARNs the fake returned.
+func checkAttachments(t tb, res *plan.Result, p plan.Path) {
+	t.Helper()
+	ng := res.OfType("aws:eks/nodeGroup:NodeGroup")
+	require.Len(t, ng, 1)
+	asg := ng[0].Out("resources", 0, "autoscalingGroups", 0, "name")
+	require.NotEmpty(t, asg)
+	attachments := res.OfType("aws:autoscaling/attachment:Attachment")
+	var attached []string
+	for _, a := range attachments {
+		assert.Equal(t, asg, a.In("autoscalingGroupName"))
+		if arn, ok := a.In("lbTargetGroupArn").(string); ok {
+			attached = append(attached, arn)
+		} else {
+			attached = append(attached, a.In("elb").(string))
+		}
+	}
+	var want []string
+	if p.LB.Kind == "classic" {
+		want = append(want, res.ByURN(p.LB.URN).Out("name").(string))
+	} else {
+		for _, l := range p.Listeners {
+			if l.TargetGroup != "" && !slices.Contains(want, l.TargetGroup) {
+				want = append(want, l.TargetGroup)
+			}
+		}
+	}
+	assert.ElementsMatch(t, want, attached)
+}
+
+// checkKubernetesObjects: every Service is ClusterIP or the unclaimed-class entry Service, so no
+// cloud load balancer can appear outside the stack; every Deployment is replicated and budgeted;
+// every Kubernetes resource goes through the cluster's explicit provider.
+func checkKubernetesObjects(t tb, res *plan.Result) {
+	t.Helper()
+	providers := res.OfType("pulumi:providers:kubernetes")
+	require.Len(t, providers, 1)
+	for _, r := range res.Resources {
+		if r.Custom && len(r.Type) > 11 && r.Type[:11] == "kubernetes:" {
+			assert.Equal(t, providers[0].URN+"::"+providers[0].ID, r.Provider, "%s %s uses the cluster's provider", r.Type, r.Name)
+		}
+	}
+	objs, err := res.KubernetesObjects()
+	require.NoError(t, err)
+	budgets := map[string]bool{}
+	for _, o := range objs {
+		if o["kind"] == "PodDisruptionBudget" {
+			budgets[fmt.Sprint(fakeaws.Get(o, "metadata", "namespace"))] = true
+		}
+	}
+	for _, o := range objs {
+		switch o["kind"] {
+		case "Service":
+			switch fakeaws.Get(o, "spec", "type") {
+			case "ClusterIP":
+			case "LoadBalancer":
+				assert.Equal(t, ingress.UnclaimedLoadBalancerClass, fakeaws.Get(o, "spec", "loadBalancerClass"))
+			default:
+				t.Errorf("Service %v has type %v", fakeaws.Get(o, "metadata", "name"), fakeaws.Get(o, "spec", "type"))
+			}
+		case "Deployment":
+			assert.GreaterOrEqual(t, fakeaws.Get(o, "spec", "replicas"), 2.0)
+			assert.True(t, budgets[fmt.Sprint(fakeaws.Get(o, "metadata", "namespace"))], "a PDB beside every Deployment")
+		}
+	}
+	release := res.OfType("kubernetes:helm.sh/v3:Release")
+	require.Len(t, release, 1)
+	assert.GreaterOrEqual(t, release[0].In("values", "deployment", "replicas"), 2.0)
+	assert.Equal(t, false, release[0].In("values", "service", "enabled"), "the chart builds no Service of its own")
+	assert.Equal(t, true, release[0].In("values", "podDisruptionBudget", "enabled"))
+}
+
+func exported(t tb, res *plan.Result, name string) any {
+	t.Helper()
+	e, ok := res.Exports[name]
+	require.True(t, ok, "no stack output %s", name)
+	require.False(t, e.Unknown, "stack output %s is unknown", name)
+	return e.Value
+}
+
+func exportedStrings(t tb, res *plan.Result, name string) []string {
+	t.Helper()
+	var out []string
+	for _, v := range exported(t, res, name).([]any) {
+		out = append(out, v.(string))
+	}
+	return out
+}
+
+func TestRequestPathOfShippedStacks(t *testing.T) {
+	for _, s := range shippedStacks(t) {
+		t.Run(s.Name, func(t *testing.T) {
+			checkRequestPath(t, run(t, s))
+		})
+	}
+}
+
+// Seed 002: two hostnames, two backends, each host to its own Deployment.
+func TestSeed002RoutesEachHostToItsOwnDeployment(t *testing.T) {
+	res := run(t, stack(t, "seed002"))
+	paths, err := res.Trace()
+	require.NoError(t, err)
+	require.Len(t, paths, 2)
+	got := map[string]string{}
+	for _, p := range paths {
+		got[p.Host] = p.Workload.Namespace + "/" + p.Workload.Name
+	}
+	assert.Equal(t, map[string]string{
+		"web80.lab.example.com":   "web80/web80",
+		"web8080.lab.example.com": "web8080/web8080",
+	}, got)
+	assert.Equal(t, "classic", paths[0].LB.Kind)
+	assert.Equal(t, "HTTP:32080/healthz", fmt.Sprintf("%s:%d%s", paths[0].Health.Protocol, paths[0].Health.Port, paths[0].Health.Path))
+}
+
+// Generated stacks: 1-5 apps × alb/nlb/classic × 2-4 AZs × TLS on or off × zone modes.
+func TestRequestPathOfGeneratedStacks(t *testing.T) {
+	base := stack(t, "dev")
+	rapid.Check(t, func(rt *rapid.T) {
+		domain := "gen.example.com"
+		n := rapid.IntRange(1, 5).Draw(rt, "apps")
+		apps := "["
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				apps += ","
+			}
+			apps += fmt.Sprintf(`{"name":"app%d","host":"app%d.%s","replicas":%d,"port":%d}`, i, i, domain,
+				rapid.IntRange(2, 4).Draw(rt, "replicas"), rapid.SampledFrom([]int{8080, 8000, 9090}).Draw(rt, "port"))
+		}
+		apps += "]"
+		zoneMode := rapid.SampledFrom([]string{"create", "existing", "none"}).Draw(rt, "zoneMode")
+		tls := zoneMode != "none" && rapid.Bool().Draw(rt, "tls")
+		s := with(base, map[string]string{
+			"domain":       domain,
+			"apps":         apps,
+			"loadBalancer": rapid.SampledFrom([]string{"alb", "nlb", "classic"}).Draw(rt, "lb"),
+			"azCount":      strconv.Itoa(rapid.IntRange(2, 4).Draw(rt, "azs")),
+			"natStrategy":  rapid.SampledFrom([]string{"Single", "OnePerAz"}).Draw(rt, "nat"),
+			"zoneMode":     zoneMode,
+			"tls":          strconv.FormatBool(tls),
+			"allowedCidrs": rapid.SampledFrom([]string{`["0.0.0.0/0"]`, `["198.51.100.0/24","203.0.113.0/24"]`}).Draw(rt, "clients"),
+		})
+		s.Config["aws:region"] = "us-west-2" // four AZs
+		res, err := plan.Run(s, plan.Options{})
+		if err != nil {
+			rt.Fatalf("%v", err)
+		}
+		checkRequestPath(rt, res)
+	})
+}
