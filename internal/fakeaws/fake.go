@@ -88,9 +88,9 @@ func (f *Fake) NewResource(args pulumi.MockResourceArgs) (string, resource.Prope
 	}
 	if rpc := args.RegisterRPC; rpc != nil {
 		rec.Parent = rpc.GetParent()
-		rec.Dependencies = append([]string(nil), rpc.GetDependencies()...)
+		rec.Dependencies = sortedUnique(rpc.GetDependencies())
 		for k, v := range rpc.GetPropertyDependencies() {
-			rec.PropertyDependencies[k] = append([]string(nil), v.GetUrns()...)
+			rec.PropertyDependencies[k] = sortedUnique(v.GetUrns())
 		}
 	}
 	rec.URN = f.urn(rec.Parent, rec.Type, rec.Name)
@@ -178,4 +178,17 @@ func (f *Fake) urn(parent, typ, name string) string {
 		parentType = p.QualifiedType()
 	}
 	return string(resource.NewURN(tokens.QName(f.stack), tokens.PackageName(f.project), parentType, tokens.Type(typ), name))
+}
+
+func sortedUnique(xs []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
