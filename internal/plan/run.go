@@ -160,11 +160,11 @@ func Run(s Stack, opts Options) (*Result, error) {
 	if opts.Preview {
 		wait = 200 * time.Millisecond
 	}
-	deadline := time.After(wait)
+	deadline := time.Now().Add(wait)
 	for _, done := range resolved {
 		select {
 		case <-done:
-		case <-deadline:
+		case <-time.After(time.Until(deadline)):
 		}
 	}
 	mu.Lock()
