@@ -1,11 +1,12 @@
 # outside-in: the two commands a newcomer needs are `make plan` and `make test`.
+SHELL     := /bin/bash
 GO        ?= go
 STACK     ?= dev
 FORMAT    ?= tree
 # A hang fails fast; the whole suite takes well under a minute when warm.
 TEST_TIMEOUT ?= 10m
 
-.PHONY: plan test tools fmt-check vet unit golden-update clean
+.PHONY: plan test tools fmt-check vet unit apiserver golden-update clean
 
 ## plan: the offline plan of a stack (STACK=dev, FORMAT=tree|json|yaml), no AWS account needed.
 plan:
@@ -13,7 +14,7 @@ plan:
 	@./bin/plan --stack $(STACK) --format $(FORMAT)
 
 ## test: gofmt check, go vet, and every test, the real kube-apiserver check included.
-test: tools fmt-check vet unit
+test: tools fmt-check vet unit apiserver
 
 ## tools: builds kube-apiserver and etcd into .tools/bin once (about 4 minutes cold).
 tools:
@@ -27,7 +28,12 @@ vet:
 	$(GO) vet ./...
 
 unit:
-	$(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./...
+	$(GO) test -timeout $(TEST_TIMEOUT) -count=1 -skip 'APIServer' ./...
+
+## apiserver: every Kubernetes object of every stack, dry-run applied to a real kube-apiserver.
+apiserver:
+	@set -o pipefail; $(GO) test -timeout $(TEST_TIMEOUT) -count=1 -run 'APIServer' -v ./tests/ \
+		| grep -E '^(kube-apiserver:|--- |    --- |ok|FAIL|PASS|panic|\s+\S+_test.go)'
 
 ## golden-update: rewrites the golden plans in tests/testdata after a reviewed change.
 golden-update:

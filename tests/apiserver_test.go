@@ -64,7 +64,6 @@ func TestKubernetesObjectsAcceptedByAPIServer(t *testing.T) {
 					submit(podOf(o), "Pod of "+name)
 				}
 			}
-			t.Logf("stack %s: %d objects accepted, %d rejected", s.Name, accepted, rejected)
 			fmt.Printf("kube-apiserver: stack %s: %d objects accepted, %d rejected\n", s.Name, accepted, rejected)
 			assert.Zero(t, rejected)
 			assert.Greater(t, accepted, 8)

@@ -89,3 +89,12 @@ func TestPulumiYamlDefaultsAreTheProgramDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
 }
+
+// The README's configuration table lists every key.
+func TestReadmeListsEveryKey(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+	for _, k := range program.Keys {
+		assert.Contains(t, string(readme), "`"+k.Name+"`", "README.md does not document %s", k.Name)
+	}
+}

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -408,7 +409,7 @@ func (r *Result) WritePaths(w io.Writer) error {
 			p.Health.FailoverSeconds(), p.Health.DeregistrationDelay)
 		fmt.Fprintf(w, "  4. Service    %s/%s type %s (class %s), externalTrafficPolicy %s, healthCheckNodePort %d\n",
 			p.Entry.Namespace, p.Entry.Name, p.Entry.Type, p.Entry.LoadBalancerClass, p.Entry.ExternalTrafficPolicy, p.Entry.HealthCheckNodePort)
-		fmt.Fprintf(w, "  5. Controller Traefik pods in %s (entry points %v by node port)\n", p.Entry.Namespace, p.Entry.NodePorts)
+		fmt.Fprintf(w, "  5. Controller Traefik pods in %s: %s\n", p.Entry.Namespace, entryPoints(p.Entry.NodePorts))
 		fmt.Fprintf(w, "  6. Ingress    %s/%s host %s path %s (%s) → Service %s:%d\n", p.Ingress.Namespace, p.Ingress.Name,
 			p.Host, p.Ingress.Path, p.Ingress.PathType, p.Ingress.ServiceName, p.Ingress.ServicePort)
 		fmt.Fprintf(w, "  7. Service    %s/%s %s port %d → target port %s\n", p.Service.Namespace, p.Service.Name, p.Service.Type,
@@ -418,4 +419,18 @@ func (r *Result) WritePaths(w io.Writer) error {
 			p.Workload.PreStopSeconds, p.Workload.HasPDB)
 	}
 	return nil
+}
+
+// entryPoints lists node port → container port pairs in port order.
+func entryPoints(ports map[int]int) string {
+	var nodePorts []int
+	for np := range ports {
+		nodePorts = append(nodePorts, np)
+	}
+	sort.Ints(nodePorts)
+	var parts []string
+	for _, np := range nodePorts {
+		parts = append(parts, fmt.Sprintf("node port %d → container port %d", np, ports[np]))
+	}
+	return strings.Join(parts, ", ")
 }
