@@ -35,44 +35,56 @@ func (b *builder) securityGroups(listeners []Listener) (*ec2.SecurityGroup, erro
 	if err != nil {
 		return nil, fmt.Errorf("ingress: load balancer security group: %w", err)
 	}
+	lbID := sg.ID().ToStringOutput()
 	for i, r := range LoadBalancerIngressRules(listeners, b.args.AllowedCidrs) {
-		if _, err := vpc.NewSecurityGroupIngressRule(b.ctx, naming.Child(b.name, "lb-in", i), &vpc.SecurityGroupIngressRuleArgs{
-			SecurityGroupId: sg.ID(),
-			Description:     pulumi.String(r.Description),
-			IpProtocol:      pulumi.String("tcp"),
-			FromPort:        pulumi.Int(r.Port),
-			ToPort:          pulumi.Int(r.Port),
-			CidrIpv4:        pulumi.String(r.CidrIPv4),
-			Tags:            b.tags("lb-in"),
-		}, b.parent); err != nil {
-			return nil, fmt.Errorf("ingress: load balancer rule %q: %w", r.Description, err)
+		if err := b.rule("lb-in", i, ingressRule, lbID, r, nil); err != nil {
+			return nil, err
 		}
 	}
 	for i, r := range NodeRules(listeners, b.args.Ports) {
-		if _, err := vpc.NewSecurityGroupEgressRule(b.ctx, naming.Child(b.name, "lb-out", i), &vpc.SecurityGroupEgressRuleArgs{
-			SecurityGroupId:           sg.ID(),
-			Description:               pulumi.String(r.Description),
-			IpProtocol:                pulumi.String("tcp"),
-			FromPort:                  pulumi.Int(r.Port),
-			ToPort:                    pulumi.Int(r.Port),
-			ReferencedSecurityGroupId: b.args.NodeSecurityGroupID,
-			Tags:                      b.tags("lb-out"),
-		}, b.parent); err != nil {
-			return nil, fmt.Errorf("ingress: load balancer egress %q: %w", r.Description, err)
+		if err := b.rule("lb-out", i, egressRule, lbID, r, b.args.NodeSecurityGroupID); err != nil {
+			return nil, err
 		}
-		if _, err := vpc.NewSecurityGroupIngressRule(b.ctx, naming.Child(b.name, "node-in", i), &vpc.SecurityGroupIngressRuleArgs{
-			SecurityGroupId:           b.args.NodeSecurityGroupID,
-			Description:               pulumi.String(r.Description),
-			IpProtocol:                pulumi.String("tcp"),
-			FromPort:                  pulumi.Int(r.Port),
-			ToPort:                    pulumi.Int(r.Port),
-			ReferencedSecurityGroupId: sg.ID(),
-			Tags:                      b.tags("node-in"),
-		}, b.parent); err != nil {
-			return nil, fmt.Errorf("ingress: node rule %q: %w", r.Description, err)
+		if err := b.rule("node-in", i, ingressRule, b.args.NodeSecurityGroupID, r, lbID); err != nil {
+			return nil, err
 		}
 	}
 	return sg, nil
+}
+
+type direction int
+
+const (
+	ingressRule direction = iota
+	egressRule
+)
+
+// rule registers one single-port TCP rule of a security group: from (ingress) or to (egress)
+// the peer group, or, without a peer, the rule's CIDR.
+func (b *builder) rule(role string, index int, dir direction, group pulumi.StringInput, r Rule, peer pulumi.StringInput) error {
+	name := naming.Child(b.name, role, index)
+	var cidr pulumi.StringPtrInput
+	if peer == nil {
+		cidr = pulumi.String(r.CidrIPv4)
+	}
+	var err error
+	if dir == ingressRule {
+		_, err = vpc.NewSecurityGroupIngressRule(b.ctx, name, &vpc.SecurityGroupIngressRuleArgs{
+			SecurityGroupId: group, Description: pulumi.String(r.Description), IpProtocol: pulumi.String("tcp"),
+			FromPort: pulumi.Int(r.Port), ToPort: pulumi.Int(r.Port), CidrIpv4: cidr, ReferencedSecurityGroupId: peer,
+			Tags: b.tags(role),
+		}, b.parent)
+	} else {
+		_, err = vpc.NewSecurityGroupEgressRule(b.ctx, name, &vpc.SecurityGroupEgressRuleArgs{
+			SecurityGroupId: group, Description: pulumi.String(r.Description), IpProtocol: pulumi.String("tcp"),
+			FromPort: pulumi.Int(r.Port), ToPort: pulumi.Int(r.Port), CidrIpv4: cidr, ReferencedSecurityGroupId: peer,
+			Tags: b.tags(role),
+		}, b.parent)
+	}
+	if err != nil {
+		return fmt.Errorf("ingress: security group rule %q: %w", r.Description, err)
+	}
+	return nil
 }
 
 // nodeAutoscalingGroup is the autoscaling group behind the node group. An EKS managed node group

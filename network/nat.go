@@ -1,5 +1,7 @@
 package network
 
+import "slices"
+
 // NatStrategy says how the private subnets reach the internet.
 type NatStrategy string
 
@@ -17,14 +19,7 @@ const (
 var NatStrategies = []NatStrategy{NatNone, NatSingle, NatOnePerAz}
 
 // Valid reports whether s is a known strategy.
-func (s NatStrategy) Valid() bool {
-	for _, known := range NatStrategies {
-		if s == known {
-			return true
-		}
-	}
-	return false
-}
+func (s NatStrategy) Valid() bool { return slices.Contains(NatStrategies, s) }
 
 // NatGatewayAZs returns the indexes of the AZs that host a NAT gateway.
 func NatGatewayAZs(s NatStrategy, azCount int) []int {
@@ -72,14 +67,7 @@ const (
 var FlowLogOptions = []FlowLogs{FlowLogsNone, FlowLogsRejected, FlowLogsAll}
 
 // Valid reports whether f is a known setting.
-func (f FlowLogs) Valid() bool {
-	for _, known := range FlowLogOptions {
-		if f == known {
-			return true
-		}
-	}
-	return false
-}
+func (f FlowLogs) Valid() bool { return slices.Contains(FlowLogOptions, f) }
 
 // trafficType is the EC2 flow log traffic type for f, empty when nothing is logged.
 func (f FlowLogs) trafficType() string {

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/outside-in/outside-in/internal/naming"
 )
 
 // Problem is one thing wrong with the configuration.
@@ -53,7 +54,7 @@ func Parse(project, stack string, raw map[string]string) (Config, error) {
 	for _, k := range Keys {
 		known[k.Name] = k
 	}
-	for _, name := range sortedKeys(raw) {
+	for _, name := range naming.SortedKeys(raw) {
 		spec, ok := known[name]
 		if !ok {
 			problems = append(problems, Problem{Key: name, Value: raw[name], Want: unknownKeyHint(name)})
@@ -205,13 +206,4 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/outside-in/outside-in/cluster"
+	"github.com/outside-in/outside-in/internal/naming"
 	"github.com/outside-in/outside-in/network"
 )
 
@@ -37,7 +38,8 @@ var (
 	profileName  = regexp.MustCompile(`^[\w.+@-]{1,64}$`)
 	healthPath   = regexp.MustCompile(`^/[\w./~%-]*$`)
 	azName       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d[a-z]$`)
-	addonNameRef = regexp.MustCompile(`^v\d+\.\d+\.\d+-eksbuild\.\d+$`)
+	addonVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+-eksbuild\.\d+$`)
+	k8sVersion   = regexp.MustCompile(`^1\.\d{1,2}$`)
 )
 
 // Retention periods CloudWatch Logs accepts, in days.
@@ -140,16 +142,16 @@ func (c Config) validateCluster(v *validator) {
 	if !clusterName.MatchString(c.ClusterName) {
 		v.add(KeyClusterName, c.ClusterName, "must be 1-100 letters, digits, - or _, starting with a letter or digit")
 	}
-	if !regexp.MustCompile(`^1\.\d{1,2}$`).MatchString(c.KubernetesVersion) {
+	if !k8sVersion.MatchString(c.KubernetesVersion) {
 		v.add(KeyKubernetesVersion, c.KubernetesVersion, "must be a Kubernetes minor version such as %s", DefaultKubernetesVersion)
 	} else if !slices.Contains(KubernetesVersions, c.KubernetesVersion) {
 		v.add(KeyKubernetesVersion, c.KubernetesVersion, "is not offered by EKS; use one of %s", strings.Join(KubernetesVersions, ", "))
 	}
-	for _, name := range sortedKeys(c.AddonVersions) {
+	for _, name := range naming.SortedKeys(c.AddonVersions) {
 		key := KeyAddonVersions + "." + name
 		if !slices.Contains(cluster.Addons, name) {
 			v.add(key, name, "is not a managed add-on of this program; use %s", strings.Join(cluster.Addons, ", "))
-		} else if !addonNameRef.MatchString(c.AddonVersions[name]) {
+		} else if !addonVersion.MatchString(c.AddonVersions[name]) {
 			v.add(key, c.AddonVersions[name], "must be an EKS add-on version such as v1.14.3-eksbuild.3")
 		}
 	}
@@ -302,7 +304,7 @@ func (c Config) validateTags(v *validator) {
 	if len(c.Tags) > 40 {
 		v.add(KeyTags, len(c.Tags), "must hold at most 40 tags (AWS allows 50 per resource; the program adds its own)")
 	}
-	for _, k := range sortedKeys(c.Tags) {
+	for _, k := range naming.SortedKeys(c.Tags) {
 		switch {
 		case k == "Name" || strings.HasPrefix(k, "outside-in:"):
 			v.add(KeyTags+"."+k, c.Tags[k], "is set by the program; choose another key")

@@ -29,7 +29,8 @@ func TestDefaultPrintsTheDevTreeAndPaths(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, `Offline plan of stack "dev"`)
 	assert.Contains(t, out, "├─ outside-in:network:Vpc  network")
-	assert.Contains(t, out, "aws:eks/cluster:Cluster  cluster-eks  outside-in-dev")
+	// The control plane sits under the Cluster component in the tree.
+	assert.Regexp(t, `├─ outside-in:cluster:Cluster  cluster\n(│  [├└]─ .*\n)*│  [├└]─ aws:eks/cluster:Cluster  cluster-eks  outside-in-dev\n`, out)
 	assert.Contains(t, out, "web.dev.outside-in.example.com\n  1. Route 53")
 	assert.Contains(t, out, "dead node out of rotation in ≤ 13 s")
 }
