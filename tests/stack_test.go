@@ -335,3 +335,22 @@ func TestTags(t *testing.T) {
 		}
 	}
 }
+
+// The program reads only these facts from the account, all before it registers anything (a bad
+// answer then stops it with nothing created, as the bad-config table shows for AZs and zones).
+func TestLookups(t *testing.T) {
+	res := run(t, stack(t, "prod"))
+	var tokens []string
+	for _, inv := range res.Fake.Invokes() {
+		tokens = append(tokens, inv.Token)
+	}
+	assert.ElementsMatch(t, []string{
+		"aws:index/getRegion:getRegion",
+		"aws:index/getPartition:getPartition",
+		"aws:index/getCallerIdentity:getCallerIdentity",
+		"aws:iam/getSessionContext:getSessionContext",
+		"aws:index/getAvailabilityZones:getAvailabilityZones",
+		"aws:route53/getZone:getZone",             // zoneMode existing
+		"aws:eks/getAddonVersion:getAddonVersion", // vpc-cni is not pinned in prod
+	}, tokens)
+}

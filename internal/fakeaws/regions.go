@@ -32,12 +32,3 @@ var azs = map[string][][2]string{
 	"eu-west-1":    {{"eu-west-1a", "euw1-az1"}, {"eu-west-1b", "euw1-az2"}, {"eu-west-1c", "euw1-az3"}},
 	"eu-central-1": {{"eu-central-1a", "euc1-az2"}, {"eu-central-1b", "euc1-az3"}, {"eu-central-1c", "euc1-az1"}},
 }
-
-// Regions lists the regions the fake answers for.
-func Regions() []string {
-	out := make([]string, 0, len(azs))
-	for r := range azs {
-		out = append(out, r)
-	}
-	return out
-}

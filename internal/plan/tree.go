@@ -54,17 +54,6 @@ func (r *Result) WriteTree(w io.Writer) {
 	}
 }
 
-// Count returns how many resources of the type were registered.
-func (r *Result) Count(typ string) int {
-	n := 0
-	for _, res := range r.Resources {
-		if res.Type == typ {
-			n++
-		}
-	}
-	return n
-}
-
 // OfType returns the resources of the type, in URN order.
 func (r *Result) OfType(typ string) []*fakeaws.Resource {
 	var out []*fakeaws.Resource
