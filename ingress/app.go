@@ -27,6 +27,9 @@ type AppArgs struct {
 	HealthPath string
 	// Provider is the cluster's Kubernetes provider.
 	Provider *kubernetes.Provider
+	// Controller is the ingress controller's release; the Ingress rule waits for it, since only
+	// the controller gives the rule the status pulumi-kubernetes waits for.
+	Controller pulumi.Resource
 }
 
 // The app pods' identity: a fixed non-root UID and GID above 10000, so no host user is shared.
@@ -106,6 +109,10 @@ func NewApp(ctx *pulumi.Context, name string, args AppArgs, opts ...pulumi.Resou
 	}, inNs...); err != nil {
 		return nil, fmt.Errorf("ingress: app %s disruption budget: %w", args.Name, err)
 	}
+	afterController := inNs
+	if args.Controller != nil {
+		afterController = append(afterController, pulumi.DependsOn([]pulumi.Resource{ns, args.Controller}))
+	}
 	if _, err := networkingv1.NewIngress(ctx, naming.Child(name, "ingress"), &networkingv1.IngressArgs{
 		Metadata: meta(),
 		Spec: &networkingv1.IngressSpecArgs{
@@ -122,7 +129,7 @@ func NewApp(ctx *pulumi.Context, name string, args AppArgs, opts ...pulumi.Resou
 				}}},
 			}},
 		},
-	}, inNs...); err != nil {
+	}, afterController...); err != nil {
 		return nil, fmt.Errorf("ingress: app %s ingress rule: %w", args.Name, err)
 	}
 

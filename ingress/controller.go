@@ -55,8 +55,10 @@ func PodSecurityLabels() map[string]string {
 }
 
 // ControllerValues are the chart values. They are tested as data, because the objects the chart
-// renders exist only at deploy time.
-func ControllerValues(replicas int, tls bool, vpcCidr string) map[string]any {
+// renders exist only at deploy time. publishedHostname, the load balancer's DNS name, is what
+// the controller writes into each Ingress's status: pulumi-kubernetes waits for that status, and
+// kubectl shows where the Ingress is reached.
+func ControllerValues(replicas int, tls bool, vpcCidr string, publishedHostname pulumi.StringInput) map[string]any {
 	trusted := map[string]any{"trustedIPs": []any{vpcCidr}}
 	web := map[string]any{"port": webPort, "exposedPort": 80, "protocol": "TCP", "forwardedHeaders": trusted}
 	if tls {
@@ -77,8 +79,11 @@ func ControllerValues(replicas int, tls bool, vpcCidr string) map[string]any {
 		},
 		"ingressClass": map[string]any{"enabled": true, "isDefaultClass": true, "name": IngressClass},
 		"providers": map[string]any{
-			"kubernetesIngress": map[string]any{"enabled": true},
-			"kubernetesCRD":     map[string]any{"enabled": false},
+			"kubernetesIngress": map[string]any{
+				"enabled":         true,
+				"ingressEndpoint": map[string]any{"hostname": publishedHostname},
+			},
+			"kubernetesCRD": map[string]any{"enabled": false},
 		},
 		// The program declares the entry Service itself (see entryService); the chart's own
 		// would be a LoadBalancer Service that a cloud controller could act on.
@@ -125,7 +130,7 @@ func toAny(m map[string]string) map[string]any {
 }
 
 // controller installs Traefik and its entry Service, and returns the release.
-func (b *builder) controller() (*helmv3.Release, error) {
+func (b *builder) controller(loadBalancerDNSName pulumi.StringInput) (*helmv3.Release, error) {
 	opts := []pulumi.ResourceOption{b.parent, pulumi.Provider(b.args.Provider)}
 	ns, err := corev1.NewNamespace(b.ctx, naming.Child(b.name, "controller-ns"), &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
@@ -142,10 +147,13 @@ func (b *builder) controller() (*helmv3.Release, error) {
 		Chart:          pulumi.String(ChartName),
 		Version:        pulumi.String(ChartVersion),
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ChartRepo)},
-		Values:         pulumi.ToMap(ControllerValues(b.args.ControllerReplicas, b.args.TLS, b.args.VpcCidr)),
-		Atomic:         pulumi.Bool(true),
-		CleanupOnFail:  pulumi.Bool(true),
-		Timeout:        pulumi.Int(600),
+		Values:         pulumi.ToMap(ControllerValues(b.args.ControllerReplicas, b.args.TLS, b.args.VpcCidr, loadBalancerDNSName)),
+		// The chart ships Traefik's CRDs; with the CRD provider off they serve nothing, and Helm
+		// would leave them in the cluster after an uninstall.
+		SkipCrds:      pulumi.Bool(true),
+		Atomic:        pulumi.Bool(true),
+		CleanupOnFail: pulumi.Bool(true),
+		Timeout:       pulumi.Int(600),
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("ingress: controller release: %w", err)

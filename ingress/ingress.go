@@ -77,17 +77,7 @@ func NewIngress(ctx *pulumi.Context, name string, args IngressArgs, opts ...pulu
 	}
 	b := &builder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(c)}
 
-	controller, err := b.controller()
-	if err != nil {
-		return nil, err
-	}
-	for _, app := range args.Apps {
-		if _, err := NewApp(ctx, app.Name, app, pulumi.Parent(c), pulumi.Provider(args.Provider),
-			pulumi.DependsOn([]pulumi.Resource{controller})); err != nil {
-			return nil, err
-		}
-	}
-
+	// The load balancer comes first: the controller publishes its name in every Ingress's status.
 	listeners := Listeners(args.Kind, args.TLS, args.Ports)
 	sg, err := b.securityGroups(listeners)
 	if err != nil {
@@ -102,6 +92,17 @@ func NewIngress(ctx *pulumi.Context, name string, args IngressArgs, opts ...pulu
 	}
 	if err != nil {
 		return nil, err
+	}
+
+	controller, err := b.controller(lb.dnsName)
+	if err != nil {
+		return nil, err
+	}
+	for _, app := range args.Apps {
+		app.Controller = controller
+		if _, err := NewApp(ctx, app.Name, app, pulumi.Parent(c), pulumi.Provider(args.Provider)); err != nil {
+			return nil, err
+		}
 	}
 
 	c.LoadBalancerDNSName = lb.dnsName

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -64,7 +65,7 @@ func TestTimings(t *testing.T) {
 
 // The chart values are all that can be checked of the objects Helm renders at deploy time.
 func TestControllerValues(t *testing.T) {
-	v := ControllerValues(3, true, "10.0.0.0/16")
+	v := ControllerValues(3, true, "10.0.0.0/16", pulumi.String("lb-1.elb.example"))
 	get := func(path ...string) any {
 		var cur any = v
 		for _, p := range path {
@@ -79,6 +80,9 @@ func TestControllerValues(t *testing.T) {
 	assert.Equal(t, true, get("ingressClass", "isDefaultClass"))
 	assert.Equal(t, IngressClass, get("ingressClass", "name"))
 	assert.Equal(t, true, get("providers", "kubernetesIngress", "enabled"))
+	assert.Equal(t, pulumi.String("lb-1.elb.example"), get("providers", "kubernetesIngress", "ingressEndpoint", "hostname"),
+		"the controller publishes the load balancer's name in Ingress status")
+	assert.Equal(t, false, get("providers", "kubernetesCRD", "enabled"))
 	assert.Equal(t, webPort, get("ports", "web", "port"))
 	assert.Equal(t, websecurePort, get("ports", "websecure", "port"))
 	assert.Equal(t, false, get("ports", "websecure", "http", "tls", "enabled"), "TLS ends at the load balancer")
@@ -93,7 +97,7 @@ func TestControllerValues(t *testing.T) {
 	spread := get("topologySpreadConstraints").([]any)
 	require.Len(t, spread, 2)
 
-	plain := ControllerValues(2, false, "10.0.0.0/16")
+	plain := ControllerValues(2, false, "10.0.0.0/16", pulumi.String("lb-1.elb.example"))
 	assert.Nil(t, plain["ports"].(map[string]any)["web"].(map[string]any)["http"], "no redirect without TLS")
 }
 

@@ -115,6 +115,13 @@ func checkRequestPath(t tb, res *plan.Result) {
 	checkSecurityGroups(t, res, cfg, paths[0])
 	checkAttachments(t, res, paths[0])
 	checkKubernetesObjects(t, res)
+	release := res.OfType("kubernetes:helm.sh/v3:Release")[0]
+	assert.Equal(t, paths[0].LB.DNSName, release.In("values", "providers", "kubernetesIngress", "ingressEndpoint", "hostname"),
+		"Traefik publishes the stack's load balancer in Ingress status, which pulumi-kubernetes waits for")
+	assert.Equal(t, true, release.In("skipCrds"), "no CRDs left behind by Helm")
+	for _, ing := range res.OfType("kubernetes:networking.k8s.io/v1:Ingress") {
+		assert.Contains(t, ing.Dependencies, release.URN, "Ingress %s waits for the controller", ing.Name)
+	}
 }
 
 // checkSecurityGroups: the node group admits only the load balancer's group, on exactly the node
