@@ -111,7 +111,7 @@ func NewApp(ctx *pulumi.Context, name string, args AppArgs, opts ...pulumi.Resou
 	}
 	afterController := inNs
 	if args.Controller != nil {
-		afterController = append(afterController, pulumi.DependsOn([]pulumi.Resource{ns, args.Controller}))
+		afterController = append(afterController, pulumi.DependsOn([]pulumi.Resource{args.Controller}))
 	}
 	if _, err := networkingv1.NewIngress(ctx, naming.Child(name, "ingress"), &networkingv1.IngressArgs{
 		Metadata: meta(),

@@ -43,30 +43,34 @@ func SubnetRoleTags(public bool, clusterName string) map[string]string {
 func (b *builder) subnets() (builtSubnets, error) {
 	var out builtSubnets
 	for i, pair := range b.plan {
-		public, err := ec2.NewSubnet(b.ctx, naming.Child(b.name, "public", i), &ec2.SubnetArgs{
-			VpcId:            b.vpcID,
-			CidrBlock:        pulumi.String(pair.Public.String()),
-			AvailabilityZone: pulumi.String(pair.AvailabilityZone),
-			// Only public subnets map public IPs on launch. The program launches no instance
-			// here: the NAT gateways and the load balancer are the public subnets' tenants.
-			MapPublicIpOnLaunch: pulumi.Bool(true),
-			Tags:                b.tags("public-"+pair.AvailabilityZone, SubnetRoleTags(true, b.args.ClusterName)),
-		}, b.parent)
+		public, err := b.subnet("public", i, pair.Public.String(), pair.AvailabilityZone)
 		if err != nil {
-			return out, fmt.Errorf("network: public subnet in %s: %w", pair.AvailabilityZone, err)
+			return out, err
 		}
-		private, err := ec2.NewSubnet(b.ctx, naming.Child(b.name, "private", i), &ec2.SubnetArgs{
-			VpcId:               b.vpcID,
-			CidrBlock:           pulumi.String(pair.Private.String()),
-			AvailabilityZone:    pulumi.String(pair.AvailabilityZone),
-			MapPublicIpOnLaunch: pulumi.Bool(false),
-			Tags:                b.tags("private-"+pair.AvailabilityZone, SubnetRoleTags(false, b.args.ClusterName)),
-		}, b.parent)
+		private, err := b.subnet("private", i, pair.Private.String(), pair.AvailabilityZone)
 		if err != nil {
-			return out, fmt.Errorf("network: private subnet in %s: %w", pair.AvailabilityZone, err)
+			return out, err
 		}
 		out.public = append(out.public, public)
 		out.private = append(out.private, private)
 	}
 	return out, nil
+}
+
+// subnet builds the public or private subnet of one AZ. Only public subnets map public IPs on
+// launch; the program launches no instance there: the NAT gateways and the load balancer are
+// the public subnets' tenants.
+func (b *builder) subnet(role string, index int, cidr, az string) (*ec2.Subnet, error) {
+	public := role == "public"
+	s, err := ec2.NewSubnet(b.ctx, naming.Child(b.name, role, index), &ec2.SubnetArgs{
+		VpcId:               b.vpcID,
+		CidrBlock:           pulumi.String(cidr),
+		AvailabilityZone:    pulumi.String(az),
+		MapPublicIpOnLaunch: pulumi.Bool(public),
+		Tags:                b.tags(role+"-"+az, SubnetRoleTags(public, b.args.ClusterName)),
+	}, b.parent)
+	if err != nil {
+		return nil, fmt.Errorf("network: %s subnet in %s: %w", role, az, err)
+	}
+	return s, nil
 }

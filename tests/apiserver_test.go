@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/outside-in/outside-in/internal/fakeaws"
@@ -140,28 +141,7 @@ func podOf(d map[string]any) map[string]any {
 	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": tmpl["spec"]}
 }
 
-func deepCopy(o map[string]any) map[string]any {
-	return runtimeDeepCopy(o).(map[string]any)
-}
-
-func runtimeDeepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, e := range t {
-			out[k] = runtimeDeepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = runtimeDeepCopy(e)
-		}
-		return out
-	default:
-		return v
-	}
-}
+func deepCopy(o map[string]any) map[string]any { return runtime.DeepCopyJSON(o) }
 
 func get(v any, path ...any) any { return fakeaws.Get(v, path...) }
 

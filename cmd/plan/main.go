@@ -77,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "yaml":
 		err = res.WriteYAML(stdout)
 	default:
-		fmt.Fprintf(stdout, "Offline plan of stack %q in %s (fake AWS account %s)\n\n", s.Name, res.Fake.Region(), "123456789012")
+		fmt.Fprintf(stdout, "Offline plan of stack %q in %s (fake AWS account %s)\n\n", s.Name, res.Fake.Region(), res.Fake.AccountID())
 		res.WriteTree(stdout)
 		fmt.Fprintf(stdout, "\nRequest paths, from the outside in:\n")
 		if !*preview {

@@ -76,6 +76,9 @@ func New(project, stack string, opts Options) *Fake {
 // Region is the fake account's region.
 func (f *Fake) Region() string { return f.opts.Region }
 
+// AccountID is the fake account's id.
+func (f *Fake) AccountID() string { return f.opts.AccountID }
+
 // NewResource answers a resource registration with an id and outputs, and records it.
 func (f *Fake) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	rec := &Resource{

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -243,7 +244,7 @@ func (t tracer) loadBalancer(p *Path) (*fakeaws.Resource, error) {
 			kind = map[string]string{"application": "alb", "network": "nlb"}[str(out, "loadBalancerType")]
 		}
 		p.LB = LB{Kind: kind, DNSName: str(out, "dnsName"), ZoneID: str(out, "zoneId"), URN: lb.URN,
-			Subnets: strings_(list(out, "subnets")), SecurityGroups: strings_(list(out, "securityGroups"))}
+			Subnets: stringsOf(list(out, "subnets")), SecurityGroups: stringsOf(list(out, "securityGroups"))}
 		return lb, nil
 	}
 	if p.Alias != nil {
@@ -357,7 +358,7 @@ func asMap(v any) map[string]any {
 	return m
 }
 
-func strings_(xs []any) []string {
+func stringsOf(xs []any) []string {
 	var out []string
 	for _, x := range xs {
 		if s, ok := x.(string); ok {
@@ -368,9 +369,5 @@ func strings_(xs []any) []string {
 }
 
 func sortHops(hops []ListenerHop) {
-	for i := 1; i < len(hops); i++ {
-		for j := i; j > 0 && hops[j].Port < hops[j-1].Port; j-- {
-			hops[j], hops[j-1] = hops[j-1], hops[j]
-		}
-	}
+	sort.Slice(hops, func(i, j int) bool { return hops[i].Port < hops[j].Port })
 }

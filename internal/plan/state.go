@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"sort"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
@@ -113,17 +114,8 @@ func Ordered(resources []*fakeaws.Resource) []*fakeaws.Resource {
 
 // providerURN strips the id from a provider reference "urn::id".
 func providerURN(ref string) string {
-	if i := lastIndex(ref, "::"); i > 0 {
+	if i := strings.LastIndex(ref, "::"); i > 0 {
 		return ref[:i]
 	}
 	return ref
-}
-
-func lastIndex(s, sep string) int {
-	for i := len(s) - len(sep); i >= 0; i-- {
-		if s[i:i+len(sep)] == sep {
-			return i
-		}
-	}
-	return -1
 }
