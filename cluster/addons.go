@@ -12,10 +12,20 @@ const (
 	AddonVpcCni    = "vpc-cni"
 	AddonKubeProxy = "kube-proxy"
 	AddonCoreDNS   = "coredns"
+	// AddonPodIdentity runs the EKS Pod Identity agent, through which the Cluster Autoscaler
+	// gets its role.
+	AddonPodIdentity = "eks-pod-identity-agent"
 )
 
 // Addons lists the managed add-ons.
-var Addons = []string{AddonVpcCni, AddonKubeProxy, AddonCoreDNS}
+var Addons = []string{AddonVpcCni, AddonKubeProxy, AddonCoreDNS, AddonPodIdentity}
+
+// addonConfiguration is each add-on's configuration values. The VPC CNI enforces
+// NetworkPolicies only when asked (VPC CNI 1.14 or later, on kernels 5.10 or later, which the
+// AL2023 node image has); without it every NetworkPolicy the program declares does nothing.
+var addonConfiguration = map[string]string{
+	AddonVpcCni: `{"enableNetworkPolicy":"true"}`,
+}
 
 // ResolveAddonVersions returns a version for each add-on: the pinned one when given, otherwise
 // the version AWS marks as the default for the Kubernetes version (an invoke, made before any
@@ -46,9 +56,10 @@ func (b *builder) addons(cp *eks.Cluster, names []string, dependsOn []pulumi.Res
 	var out []pulumi.Resource
 	for _, addon := range names {
 		a, err := eks.NewAddon(b.ctx, b.name+"-addon-"+addon, &eks.AddonArgs{
-			ClusterName:  cp.Name,
-			AddonName:    pulumi.String(addon),
-			AddonVersion: pulumi.String(b.args.AddonVersions[addon]),
+			ClusterName:         cp.Name,
+			AddonName:           pulumi.String(addon),
+			AddonVersion:        pulumi.String(b.args.AddonVersions[addon]),
+			ConfigurationValues: configurationValues(addon),
 			// The add-on owns its configuration; fields edited in the cluster are overwritten.
 			ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
 			ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
@@ -60,4 +71,11 @@ func (b *builder) addons(cp *eks.Cluster, names []string, dependsOn []pulumi.Res
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+func configurationValues(addon string) pulumi.StringPtrInput {
+	if v, ok := addonConfiguration[addon]; ok {
+		return pulumi.String(v)
+	}
+	return nil
 }

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"fmt"
-	"regexp"
+	"strings"
+
+	"github.com/outside-in/outside-in/internal/awsdata"
 )
 
 // Arch is the CPU architecture of a node instance type.
@@ -13,24 +15,60 @@ const (
 	ArchArm64 Arch = "arm64"
 )
 
-// instanceType matches EC2 instance type names: a family (letters, a generation digit, optional
-// attribute letters), a dot and a size — t3.large, m7g.xlarge, c6in.2xlarge, u-6tb1.metal.
-var instanceType = regexp.MustCompile(`^([a-z]+)(\d+)([a-z-]*)(?:-[a-z0-9]+)?\.(nano|micro|small|medium|large|metal|\d*xlarge|metal-\d+xl)$`)
-
-// InstanceArch returns the architecture of an EC2 instance type, or an error if the name is not
-// shaped like an instance type. Graviton families carry a "g" among their attribute letters
-// (m7g, c6gn, r8gd, t4g); GPU families such as g5 carry it before the generation digit.
+// InstanceArch returns the architecture of an EC2 instance type the program knows
+// (awsdata.InstanceTypes), or an error naming the nearest known type.
 func InstanceArch(name string) (Arch, error) {
-	m := instanceType.FindStringSubmatch(name)
-	if m == nil {
-		return "", fmt.Errorf("must be an EC2 instance type such as t3.large or m7g.xlarge")
+	t, ok := awsdata.InstanceTypes[name]
+	if !ok {
+		return "", fmt.Errorf("is not an EC2 instance type in current use%s (the program knows %d types of the families %s)",
+			nearestType(name), len(awsdata.InstanceTypes), strings.Join(awsdata.Families(), ", "))
 	}
-	for _, ch := range m[3] {
-		if ch == 'g' {
-			return ArchArm64, nil
+	return Arch(t.Arch), nil
+}
+
+// InstanceMemoryGiB is the memory of a known instance type (0 for an unknown one).
+func InstanceMemoryGiB(name string) float64 { return awsdata.InstanceTypes[name].MemoryGiB }
+
+// nearestType suggests the known type with the same size whose family is closest in spelling.
+func nearestType(name string) string {
+	family, size, ok := strings.Cut(name, ".")
+	if !ok {
+		return "; an instance type is <family>.<size>, e.g. t3.large"
+	}
+	best, bestDist := "", 3
+	for _, f := range awsdata.Families() {
+		if _, known := awsdata.InstanceTypes[f+"."+size]; !known {
+			continue
+		}
+		if d := distance(family, f); d < bestDist {
+			best, bestDist = f+"."+size, d
 		}
 	}
-	return ArchX86, nil
+	if best == "" {
+		return ""
+	}
+	return "; did you mean " + best + "?"
+}
+
+// distance is the Levenshtein distance of two short strings.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // amiType is the EKS-optimised Amazon Linux 2023 image for an architecture.

@@ -23,6 +23,9 @@ const RootVolumeType = "gp3"
 type nodeGroupResult struct {
 	securityGroupID       pulumi.StringOutput
 	autoscalingGroupNames pulumi.StringArrayOutput
+	// ready are the node group and the add-ons that need nodes (coredns, the Pod Identity
+	// agent): in-cluster workloads wait for them.
+	ready []pulumi.Resource
 }
 
 // nodeGroup builds the node role, the node security group, the launch template and the managed
@@ -107,14 +110,16 @@ func (b *builder) nodeGroup(cp *eks.Cluster) (nodeGroupResult, error) {
 		Tags: b.tags("nodes"),
 	}, b.parent,
 		pulumi.DependsOn(append(nodeRoleReady, early...)),
-		// An autoscaler owns the desired size once the group exists.
+		// The Cluster Autoscaler owns the desired size once the group exists.
 		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}))
 	if err != nil {
 		return out, fmt.Errorf("cluster: node group: %w", err)
 	}
-	if _, err := b.addons(cp, []string{AddonCoreDNS}, []pulumi.Resource{ng}); err != nil {
+	late, err := b.addons(cp, []string{AddonCoreDNS, AddonPodIdentity}, []pulumi.Resource{ng})
+	if err != nil {
 		return out, err
 	}
+	out.ready = append([]pulumi.Resource{ng}, late...)
 
 	out.securityGroupID = sg.ID().ToStringOutput()
 	out.autoscalingGroupNames = ng.Resources.ApplyT(func(rs []eks.NodeGroupResource) []string {

@@ -23,7 +23,7 @@ func (b *builder) classic(sg *ec2.SecurityGroup, listeners []Listener) (loadBala
 			InstanceProtocol: pulumi.String("HTTP"),
 		}
 		if l.Protocol == "HTTPS" {
-			arg.SslCertificateId = b.args.CertificateArn
+			arg.SslCertificateId = b.args.CertificateArns.ToStringArrayOutput().Index(pulumi.Int(0))
 		}
 		ls = append(ls, arg)
 	}

@@ -8,6 +8,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/outside-in/outside-in/internal/kubemeta"
 	"github.com/outside-in/outside-in/internal/naming"
 )
 
@@ -19,6 +20,10 @@ const (
 	ChartRepo           = "https://traefik.github.io/charts"
 	// ChartVersion 41.3.0 ships Traefik v3.7.11.
 	ChartVersion = "41.3.0"
+	// TraefikVersion and TraefikDigest pin the controller's image by digest (the multi-arch
+	// index of traefik:v3.7.11, docker-library/repo-info), so a retagged image never rolls in.
+	TraefikVersion = "v3.7.11"
+	TraefikDigest  = "sha256:5203c3f39ca70de6790d964624e042463ffbd57715bc82be155cf224c0dd5144"
 	// IngressClass is the controller's IngressClass, the cluster default.
 	IngressClass = "traefik"
 	// EntryService is the Service the load balancer reaches the controller through.
@@ -44,16 +49,6 @@ var ControllerSelector = map[string]string{
 	"app.kubernetes.io/component": "ingress-controller",
 }
 
-// PodSecurityLabels enforce the Pod Security Standard "restricted" on a namespace.
-func PodSecurityLabels() map[string]string {
-	return map[string]string{
-		"pod-security.kubernetes.io/enforce":         "restricted",
-		"pod-security.kubernetes.io/enforce-version": "latest",
-		"pod-security.kubernetes.io/audit":           "restricted",
-		"pod-security.kubernetes.io/warn":            "restricted",
-	}
-}
-
 // ControllerValues are the chart values. They are tested as data, because the objects the chart
 // renders exist only at deploy time. publishedHostname, the load balancer's DNS name, is what
 // the controller writes into each Ingress's status: pulumi-kubernetes waits for that status, and
@@ -68,6 +63,8 @@ func ControllerValues(replicas int, tls bool, vpcCidr string, publishedHostname 
 		}}}
 	}
 	return map[string]any{
+		"image":           map[string]any{"digest": TraefikDigest, "pullPolicy": "IfNotPresent"},
+		"versionOverride": TraefikVersion,
 		"deployment": map[string]any{
 			"kind":                          "Deployment",
 			"replicas":                      replicas,
@@ -135,7 +132,7 @@ func (b *builder) controller(loadBalancerDNSName pulumi.StringInput) (*helmv3.Re
 	ns, err := corev1.NewNamespace(b.ctx, naming.Child(b.name, "controller-ns"), &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:   pulumi.String(ControllerNamespace),
-			Labels: pulumi.ToStringMap(PodSecurityLabels()),
+			Labels: pulumi.ToStringMap(kubemeta.PodSecurityLabels()),
 		},
 	}, opts...)
 	if err != nil {
@@ -154,7 +151,7 @@ func (b *builder) controller(loadBalancerDNSName pulumi.StringInput) (*helmv3.Re
 		Atomic:        pulumi.Bool(true),
 		CleanupOnFail: pulumi.Bool(true),
 		Timeout:       pulumi.Int(600),
-	}, opts...)
+	}, append(opts, pulumi.DependsOn(b.args.Ready))...)
 	if err != nil {
 		return nil, fmt.Errorf("ingress: controller release: %w", err)
 	}

@@ -36,7 +36,11 @@ func (b *builder) elbv2(sg *ec2.SecurityGroup, listeners []Listener) (loadBalanc
 		// each AZ's share over the healthy nodes of every AZ.
 		args.EnableCrossZoneLoadBalancing = pulumi.Bool(true)
 	}
-	balancer, err := lb.NewLoadBalancer(b.ctx, naming.Child(b.name, string(kind)), args, b.parent)
+	// With AWS deletion protection on, Pulumi protects the load balancer too: a destroy then
+	// stops before it deletes anything, instead of deleting everything in front of the load
+	// balancer and failing on it.
+	balancer, err := lb.NewLoadBalancer(b.ctx, naming.Child(b.name, string(kind)), args, b.parent,
+		pulumi.Protect(b.args.DeletionProtection))
 	if err != nil {
 		return loadBalancer{}, fmt.Errorf("ingress: %s: %w", kind, err)
 	}
@@ -83,8 +87,9 @@ func (b *builder) elbv2(sg *ec2.SecurityGroup, listeners []Listener) (loadBalanc
 			Protocol:        pulumi.String(l.Protocol),
 			Tags:            b.tags(fmt.Sprintf("listener-%d", l.Port)),
 		}
-		if l.Protocol == "HTTPS" || l.Protocol == "TLS" {
-			args.CertificateArn = b.args.CertificateArn
+		secure := l.Protocol == "HTTPS" || l.Protocol == "TLS"
+		if secure {
+			args.CertificateArn = b.args.CertificateArns.ToStringArrayOutput().Index(pulumi.Int(0))
 			args.SslPolicy = pulumi.String(ModernTLSPolicy)
 		}
 		if l.RedirectToHTTPS {
@@ -102,8 +107,22 @@ func (b *builder) elbv2(sg *ec2.SecurityGroup, listeners []Listener) (loadBalanc
 				TargetGroupArn: groups[l.NodePort].Arn,
 			}}
 		}
-		if _, err := lb.NewListener(b.ctx, naming.Child(b.name, "listener", l.Port), args, b.parent); err != nil {
+		listener, err := lb.NewListener(b.ctx, naming.Child(b.name, "listener", l.Port), args, b.parent)
+		if err != nil {
 			return loadBalancer{}, fmt.Errorf("ingress: listener on %d: %w", l.Port, err)
+		}
+		if !secure {
+			continue
+		}
+		// The other certificates join the listener's list; clients get one by SNI. An ALB or
+		// NLB takes 25 besides the default.
+		for i := 1; i < b.args.Certificates; i++ {
+			if _, err := lb.NewListenerCertificate(b.ctx, naming.Child(b.name, fmt.Sprintf("listener-%d-certificate", l.Port), i), &lb.ListenerCertificateArgs{
+				ListenerArn:    listener.Arn,
+				CertificateArn: b.args.CertificateArns.ToStringArrayOutput().Index(pulumi.Int(i)),
+			}, b.parent); err != nil {
+				return loadBalancer{}, fmt.Errorf("ingress: certificate %d of the listener on %d: %w", i, l.Port, err)
+			}
 		}
 	}
 	return loadBalancer{dnsName: balancer.DnsName, zoneID: balancer.ZoneId}, nil

@@ -1,7 +1,7 @@
 // Package ingress builds the middle of the request path: the load balancer the stack owns (ALB,
-// NLB or classic ELB) in the public subnets, the security groups between it and the nodes, the
-// Traefik ingress controller with its node-port entry Service, and the Apache httpd apps it
-// routes to by hostname.
+// NLB or classic ELB) in the public subnets, the security groups between it and the nodes, and
+// the Traefik ingress controller with its node-port entry Service. The apps it routes to by
+// hostname are package apps.
 package ingress
 
 import (
@@ -16,9 +16,12 @@ import (
 // IngressArgs configures an Ingress.
 type IngressArgs struct {
 	Kind LoadBalancerKind
-	// TLS ends at the load balancer with CertificateArn; HTTP then redirects to HTTPS.
-	TLS            bool
-	CertificateArn pulumi.StringInput
+	// TLS ends at the load balancer with the certificates; HTTP then redirects to HTTPS. The
+	// first certificate is the listener's default, the others are chosen by SNI.
+	TLS             bool
+	CertificateArns pulumi.StringArrayInput
+	// Certificates is how many CertificateArns holds.
+	Certificates int
 
 	VpcID           pulumi.StringInput
 	VpcCidr         string
@@ -32,10 +35,14 @@ type IngressArgs struct {
 	DeletionProtection bool
 	Ports              NodePorts
 	ControllerReplicas int
-	Apps               []AppArgs
 
-	// Provider is the cluster's Kubernetes provider.
+	// Provider is the cluster's Kubernetes provider; Ready are what the controller waits for
+	// (nodes to run on, cluster DNS).
 	Provider *kubernetes.Provider
+	Ready    []pulumi.Resource
+	// PublishedHostname is what the controller writes into Ingress status when the stack has no
+	// load balancer (Kind None): where the external balancer serves the apps.
+	PublishedHostname string
 
 	NamePrefix string
 	Tags       map[string]string
@@ -47,6 +54,9 @@ type Ingress struct {
 
 	LoadBalancerDNSName pulumi.StringOutput
 	LoadBalancerZoneID  pulumi.StringOutput
+	// Controller is the ingress controller's Helm release: Ingress rules wait for it, because
+	// only the controller writes the status pulumi-kubernetes waits for.
+	Controller pulumi.Resource
 }
 
 type builder struct {
@@ -60,12 +70,15 @@ func (b *builder) tags(role string) pulumi.StringMap {
 	return naming.Tags(b.args.Tags, b.args.NamePrefix+"-"+role)
 }
 
-// NewIngress builds the load balancer, the controller and the apps.
+// NewIngress builds the load balancer and the controller.
 func NewIngress(ctx *pulumi.Context, name string, args IngressArgs, opts ...pulumi.ResourceOption) (*Ingress, error) {
-	if args.TLS && args.CertificateArn == nil {
+	if args.TLS && (args.CertificateArns == nil || args.Certificates < 1) {
 		return nil, fmt.Errorf("ingress: TLS needs a certificate")
 	}
-	if args.Kind != ALB && args.Kind != NLB && args.Kind != Classic {
+	if args.Kind == Classic && args.Certificates > 1 {
+		return nil, fmt.Errorf("ingress: a classic ELB listener takes one certificate, not %d", args.Certificates)
+	}
+	if args.Kind != ALB && args.Kind != NLB && args.Kind != Classic && args.Kind != None {
 		return nil, fmt.Errorf("ingress: unknown load balancer kind %q", args.Kind)
 	}
 	if args.Provider == nil {
@@ -78,32 +91,32 @@ func NewIngress(ctx *pulumi.Context, name string, args IngressArgs, opts ...pulu
 	b := &builder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(c)}
 
 	// The load balancer comes first: the controller publishes its name in every Ingress's status.
-	listeners := Listeners(args.Kind, args.TLS, args.Ports)
-	sg, err := b.securityGroups(listeners)
-	if err != nil {
-		return nil, err
+	lb := loadBalancer{
+		dnsName: pulumi.String(args.PublishedHostname).ToStringOutput(),
+		zoneID:  pulumi.String("").ToStringOutput(),
 	}
-	var lb loadBalancer
-	switch args.Kind {
-	case ALB, NLB:
-		lb, err = b.elbv2(sg, listeners)
-	default:
-		lb, err = b.classic(sg, listeners)
-	}
-	if err != nil {
-		return nil, err
+	if args.Kind != None {
+		listeners := Listeners(args.Kind, args.TLS, args.Ports)
+		sg, err := b.securityGroups(listeners)
+		if err != nil {
+			return nil, err
+		}
+		switch args.Kind {
+		case ALB, NLB:
+			lb, err = b.elbv2(sg, listeners)
+		default:
+			lb, err = b.classic(sg, listeners)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	controller, err := b.controller(lb.dnsName)
 	if err != nil {
 		return nil, err
 	}
-	for _, app := range args.Apps {
-		app.Controller = controller
-		if _, err := NewApp(ctx, app.Name, app, pulumi.Parent(c), pulumi.Provider(args.Provider)); err != nil {
-			return nil, err
-		}
-	}
+	c.Controller = controller
 
 	c.LoadBalancerDNSName = lb.dnsName
 	c.LoadBalancerZoneID = lb.zoneID

@@ -12,6 +12,9 @@ const (
 	NLB LoadBalancerKind = "nlb"
 	// Classic is the classic ELB of seeds 000 and 003.
 	Classic LoadBalancerKind = "classic"
+	// None builds no load balancer: one outside the stack (seed 002's HAProxy) sends to the
+	// entry Service's node ports and checks its healthCheckNodePort.
+	None LoadBalancerKind = "none"
 )
 
 // NodePorts are the fixed node ports of the ingress controller's entry Service.

@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -13,18 +14,48 @@ import (
 )
 
 // FlowLogsPolicy is what the flow-log service role may do: write log streams into the one log
-// group, nothing else.
+// group, and list log groups, which the service does before it writes (VPC user guide, "IAM
+// role for publishing flow logs to CloudWatch Logs"). logs:DescribeLogGroups cannot be scoped to
+// one group: IAM evaluates it against the account's log-group:* ARN, so that is its resource.
 func FlowLogsPolicy(logGroupArn string) iampolicy.Document {
-	return iampolicy.New(iampolicy.Statement{
-		Sid:    "WriteFlowLogs",
-		Effect: "Allow",
-		Action: []string{
-			"logs:CreateLogStream",
-			"logs:PutLogEvents",
-			"logs:DescribeLogStreams",
+	return iampolicy.New(
+		iampolicy.Statement{
+			Sid:    "WriteFlowLogs",
+			Effect: "Allow",
+			Action: []string{
+				"logs:CreateLogStream",
+				"logs:PutLogEvents",
+				"logs:DescribeLogStreams",
+			},
+			Resource: []string{logGroupArn, logGroupArn + ":*"},
 		},
-		Resource: []string{logGroupArn, logGroupArn + ":*"},
-	})
+		iampolicy.Statement{
+			Sid:      "ListLogGroups",
+			Effect:   "Allow",
+			Action:   []string{"logs:DescribeLogGroups"},
+			Resource: []string{accountLogGroups(logGroupArn)},
+		},
+	)
+}
+
+// accountLogGroups turns arn:aws:logs:<region>:<account>:log-group:<name> into the ARN of all of
+// the account's log groups in the region.
+func accountLogGroups(logGroupArn string) string {
+	if i := strings.Index(logGroupArn, ":log-group:"); i >= 0 {
+		return logGroupArn[:i] + ":log-group:*"
+	}
+	return logGroupArn
+}
+
+// flowLogsTrust lets only VPC flow logs of this account assume the role (the confused-deputy
+// guard AWS recommends).
+func flowLogsTrust(partition, region, account string) iampolicy.Document {
+	doc := iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com")
+	doc.Statement[0].Condition = map[string]map[string]any{
+		"StringEquals": {"aws:SourceAccount": account},
+		"ArnLike":      {"aws:SourceArn": fmt.Sprintf("arn:%s:ec2:%s:%s:vpc-flow-log/*", partition, region, account)},
+	}
+	return doc
 }
 
 // flowLogs sends the VPC's flow logs to a CloudWatch log group with a retention period.
@@ -37,7 +68,7 @@ func (b *builder) flowLogs() error {
 		return fmt.Errorf("network: flow log group: %w", err)
 	}
 	role, err := iam.NewRole(b.ctx, naming.Child(b.name, "flow-logs"), &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(iampolicy.AssumeRole("vpc-flow-logs.amazonaws.com").JSON()),
+		AssumeRolePolicy: pulumi.String(flowLogsTrust(b.args.Partition, b.args.Region, b.args.AccountID).JSON()),
 		Tags:             b.tags("flow-logs"),
 	}, b.parent)
 	if err != nil {

@@ -33,6 +33,8 @@ type VpcArgs struct {
 	NamePrefix string
 	// Tags are added to every taggable resource.
 	Tags map[string]string
+	// Partition, Region and AccountID scope the flow-log role's trust to this account.
+	Partition, Region, AccountID string
 }
 
 // Vpc is the network component. Its exported fields are what the next layers take.

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/outside-in/outside-in/internal/fakeaws"
+	"github.com/outside-in/outside-in/offline/fakeaws"
 )
 
 func vpcArgs(azs int, nat NatStrategy) VpcArgs {

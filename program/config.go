@@ -1,9 +1,10 @@
 // Package program is outside-in's wiring: it loads and validates the configuration, then builds
-// the layers in order — network, DNS, cluster, ingress — and returns the stack outputs. main.go,
-// the offline plan and the tests all run this same code.
+// the layers in order — network, DNS, cluster, ingress, apps — and returns the stack outputs.
+// main.go, the offline plan and the tests all run this same code.
 package program
 
 import (
+	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/network"
 )
 
@@ -14,6 +15,8 @@ const Namespace = "outside-in"
 type Config struct {
 	Project string
 	Stack   string
+	// Region is aws:region as configured ("" when the region comes from the environment).
+	Region string
 
 	// Network.
 	VpcCidr                   string
@@ -26,10 +29,18 @@ type Config struct {
 	FlowLogsRetentionDays     int
 
 	// Cluster.
-	ClusterMode                   string
-	ClusterName                   string
-	KubernetesVersion             string
-	AddonVersions                 map[string]string
+	ClusterMode       string
+	ClusterName       string
+	KubernetesVersion string
+	AddonVersions     map[string]string
+	// k3s mode.
+	K3sVersion            string
+	K3sServers            int
+	K3sServerInstanceType string
+	// existing mode: a platform stack's cluster (an environment) or any cluster's kubeconfig.
+	PlatformStack string
+	Kubeconfig    string
+
 	NodeInstanceTypes             []string
 	NodeCapacityType              string
 	NodeMinSize                   int
@@ -58,8 +69,27 @@ type Config struct {
 	ZoneMode string
 	TLS      bool
 
+	// Platform: EnvDomain makes the stack a platform for environment stacks; GithubOidc gives a
+	// GitHub repository's workflows a deploy role.
+	EnvDomain  string
+	GithubOidc GithubOidc
+	// Owner and ExpiresAt describe an ephemeral stack; cmd/env sets them with the stack tags.
+	Owner     string
+	ExpiresAt string
+
 	// Tags are added to every taggable AWS resource, after the project and stack tags.
 	Tags map[string]string
+}
+
+// GithubOidc names the GitHub repository whose workflows may assume the platform's deploy role.
+type GithubOidc struct {
+	Repository string `json:"repository"`
+	// Environments are the GitHub environments whose workflows may deploy the platform (the
+	// deploy role); pull requests and main get only the environments role.
+	Environments []string `json:"environments"`
+	// ProviderArn names an existing GitHub OIDC provider of the account (there can be one);
+	// empty creates it.
+	ProviderArn string `json:"providerArn"`
 }
 
 // App is one Apache httpd service reached at its own hostname.
@@ -74,7 +104,9 @@ type App struct {
 
 // Enum values accepted by the configuration.
 const (
-	ClusterModeEKS = "eks"
+	ClusterModeEKS      = "eks"
+	ClusterModeK3s      = "k3s"
+	ClusterModeExisting = "existing"
 
 	CapacityOnDemand = "ON_DEMAND"
 	CapacitySpot     = "SPOT"
@@ -85,6 +117,9 @@ const (
 	LoadBalancerALB     = "alb"
 	LoadBalancerNLB     = "nlb"
 	LoadBalancerClassic = "classic"
+	// LoadBalancerNone builds no load balancer: the entry Service's node ports are for one
+	// outside the stack (seed 002's HAProxy), on a cluster given by kubeconfig.
+	LoadBalancerNone = "none"
 
 	ZoneCreate   = "create"
 	ZoneExisting = "existing"
@@ -117,8 +152,8 @@ func Defaults(project, stack string) Config {
 		FlowLogs:                       network.FlowLogsNone,
 		FlowLogsRetentionDays:          30,
 		ClusterMode:                    ClusterModeEKS,
-		KubernetesVersion:              DefaultKubernetesVersion,
 		AddonVersions:                  map[string]string{},
+		K3sServers:                     1,
 		NodeInstanceTypes:              []string{"t3.large"},
 		NodeCapacityType:               CapacityOnDemand,
 		NodeMinSize:                    2,
@@ -128,22 +163,35 @@ func Defaults(project, stack string) Config {
 		ClusterEndpointAccess:          EndpointPublicAndPrivate,
 		AdminCidrs:                     []string{},
 		AdminRoleArns:                  []string{},
-		LoadBalancer:                   LoadBalancerALB,
+		LoadBalancer:                   "",
 		LoadBalancerDeletionProtection: true,
 		AllowedCidrs:                   []string{"0.0.0.0/0"},
 		HTTPNodePort:                   30080,
 		HTTPSNodePort:                  30443,
 		HealthCheckNodePort:            32080,
 		IngressReplicas:                2,
+		Apps:                           []App{DefaultApp("")},
 		ZoneMode:                       ZoneCreate,
 		TLS:                            true,
+		GithubOidc:                     GithubOidc{Environments: []string{}},
 		Tags:                           map[string]string{},
 	}
 }
 
-// DefaultApp is the app a stack gets when it configures none: Apache httpd at web.<domain>.
-func DefaultApp(domain string) App {
-	return App{Name: "web", Host: "web." + domain, Image: DefaultAppImage, Replicas: 2, Port: 8080, HealthPath: "/index.html"}
+// DefaultApp is the app a stack gets when it configures none: Apache httpd named web, at
+// web.<domain> (host is left empty here and derived from the domain).
+func DefaultApp(host string) App {
+	return App{Name: "web", Host: host, Image: DefaultAppImage, Replicas: 2, Port: 8080, HealthPath: "/index.html"}
+}
+
+// Environment reports whether the stack is an environment in a platform stack's cluster.
+func (c Config) Environment() bool {
+	return c.ClusterMode == ClusterModeExisting && c.PlatformStack != ""
+}
+
+// OnAWS reports whether the stack builds AWS infrastructure (network, cluster, load balancer).
+func (c Config) OnAWS() bool {
+	return c.ClusterMode == ClusterModeEKS || c.ClusterMode == ClusterModeK3s
 }
 
 // derive fills the values that default from other keys.
@@ -151,11 +199,35 @@ func (c *Config) derive() {
 	if c.ClusterName == "" {
 		c.ClusterName = sanitizeName(c.Project + "-" + c.Stack)
 	}
-	if len(c.Apps) == 0 {
-		c.Apps = []App{DefaultApp(c.Domain)}
+	for i := range c.Apps {
+		// An environment's hosts come from the platform's envDomain, known once it is read.
+		if c.Apps[i].Host == "" && c.Domain != "" && !c.Environment() {
+			c.Apps[i].Host = c.Apps[i].Name + "." + c.Domain
+		}
 	}
 	if len(c.AzNames) > 0 {
 		c.AzCount = len(c.AzNames)
+	}
+	if c.LoadBalancer == "" {
+		switch {
+		case c.OnAWS():
+			c.LoadBalancer = LoadBalancerALB
+		case c.ClusterMode == ClusterModeExisting && c.Kubeconfig != "":
+			c.LoadBalancer = LoadBalancerNone
+		}
+	}
+	switch c.ClusterMode {
+	case ClusterModeEKS:
+		if c.KubernetesVersion == "" {
+			c.KubernetesVersion = DefaultKubernetesVersion
+		}
+	case ClusterModeK3s:
+		if c.K3sVersion == "" {
+			c.K3sVersion = cluster.DefaultK3sVersion
+		}
+		if release, ok := cluster.K3sReleaseOf(c.K3sVersion); ok && c.KubernetesVersion == "" {
+			c.KubernetesVersion = release.KubernetesMinor()
+		}
 	}
 }
 
@@ -168,6 +240,12 @@ func (c Config) SharedTags() map[string]string {
 		"outside-in:project": c.Project,
 		"outside-in:stack":   c.Stack,
 		"managed-by":         "pulumi",
+	}
+	if c.Owner != "" {
+		tags["outside-in:owner"] = c.Owner
+	}
+	if c.ExpiresAt != "" {
+		tags["outside-in:expires-at"] = c.ExpiresAt
 	}
 	for k, v := range c.Tags {
 		tags[k] = v

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/outside-in/outside-in/internal/fakeaws"
+	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/network"
 )
 

@@ -8,10 +8,12 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/dns"
+	"github.com/outside-in/outside-in/internal/awsdata"
 )
 
 // Facts are what the program reads from the account before it registers anything: a lookup that
@@ -26,10 +28,16 @@ type Facts struct {
 	Caller        string
 	Zone          *dns.ExistingZone
 	AddonVersions map[string]string
+	// AMIs are the current Amazon Linux 2023 images of the architectures a k3s stack runs.
+	AMIs map[cluster.Arch]string
 }
 
-// zoneIDsWithoutEKS are AZs where EKS cannot place a control plane (AWS EKS user guide).
-var zoneIDsWithoutEKS = []string{"use1-az3", "usw1-az2", "cac1-az3"}
+// AMIParameter is AWS's public SSM parameter naming the current Amazon Linux 2023 image of an
+// architecture.
+func AMIParameter(a cluster.Arch) string {
+	return "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-" + string(a)
+}
+
 
 // LookUp reads the facts the configuration needs from the account and region.
 func LookUp(ctx *pulumi.Context, cfg Config) (Facts, error) {
@@ -51,6 +59,11 @@ func LookUp(ctx *pulumi.Context, cfg Config) (Facts, error) {
 		return f, fmt.Errorf("looking up the IAM principal behind %s: %w", caller.Arn, err)
 	}
 	f.Region, f.Partition, f.AccountID, f.Caller = region.Name, partition.Partition, caller.AccountId, session.IssuerArn
+	if _, ok := awsdata.RegionNamed(f.Region); !ok {
+		// The region came from the environment (AWS_REGION), not aws:region, which Parse checks.
+		return f, &ConfigError{Stack: cfg.Stack, Problems: []Problem{{Namespace: "aws", Key: "region", Value: f.Region,
+			Want: "is not a commercial AWS region where EKS runs; set aws:region to one of " + strings.Join(awsdata.RegionNames(), ", ")}}}
+	}
 
 	if f.AZs, err = chooseAZs(ctx, cfg, f.Region); err != nil {
 		return f, err
@@ -63,10 +76,35 @@ func LookUp(ctx *pulumi.Context, cfg Config) (Facts, error) {
 		}
 		f.Zone = &dns.ExistingZone{ID: zone.ZoneId, NameServers: zone.NameServers}
 	}
-	if f.AddonVersions, err = cluster.ResolveAddonVersions(ctx, cfg.KubernetesVersion, cfg.AddonVersions); err != nil {
-		return f, err
+	switch cfg.ClusterMode {
+	case ClusterModeEKS:
+		if f.AddonVersions, err = cluster.ResolveAddonVersions(ctx, cfg.KubernetesVersion, cfg.AddonVersions); err != nil {
+			return f, err
+		}
+	case ClusterModeK3s:
+		if f.AMIs, err = lookUpAMIs(ctx, cfg); err != nil {
+			return f, err
+		}
 	}
 	return f, nil
+}
+
+// lookUpAMIs reads the current Amazon Linux 2023 image of each architecture the k3s nodes run.
+func lookUpAMIs(ctx *pulumi.Context, cfg Config) (map[cluster.Arch]string, error) {
+	out := map[cluster.Arch]string{}
+	agents, _ := cluster.InstanceArch(cfg.NodeInstanceTypes[0])
+	servers, _ := cluster.InstanceArch(k3sServerType(cfg, agents))
+	for _, arch := range []cluster.Arch{agents, servers} {
+		if out[arch] != "" {
+			continue
+		}
+		p, err := ssm.LookupParameter(ctx, &ssm.LookupParameterArgs{Name: AMIParameter(arch)})
+		if err != nil {
+			return nil, fmt.Errorf("looking up the Amazon Linux 2023 image for %s (%s): %w", arch, AMIParameter(arch), err)
+		}
+		out[arch] = p.Value
+	}
+	return out, nil
 }
 
 // chooseAZs takes the configured AZ names, or the region's first azCount AZs where EKS runs.
@@ -81,7 +119,7 @@ func chooseAZs(ctx *pulumi.Context, cfg Config, region string) ([]string, error)
 	}
 	var usable []string
 	for i, name := range res.Names {
-		if i < len(res.ZoneIds) && slices.Contains(zoneIDsWithoutEKS, res.ZoneIds[i]) {
+		if i < len(res.ZoneIds) && slices.Contains(awsdata.EKSUnsupportedAZIDs, res.ZoneIds[i]) {
 			continue
 		}
 		usable = append(usable, name)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,13 +15,19 @@ import (
 
 // Problem is one thing wrong with the configuration.
 type Problem struct {
-	Key   string // the key, e.g. "natStrategy" or "apps[1].port"
-	Value string // the offending value as the user wrote it ("" when missing)
-	Want  string // what is allowed, phrased as a fix
+	// Namespace is the key's namespace; empty means outside-in.
+	Namespace string
+	Key       string // the key, e.g. "natStrategy" or "apps[1].port"
+	Value     string // the offending value as the user wrote it ("" when missing)
+	Want      string // what is allowed, phrased as a fix
 }
 
 func (p Problem) String() string {
-	return fmt.Sprintf("%s:%s = %q: %s", Namespace, p.Key, p.Value, p.Want)
+	ns := p.Namespace
+	if ns == "" {
+		ns = Namespace
+	}
+	return fmt.Sprintf("%s:%s = %q: %s", ns, p.Key, p.Value, p.Want)
 }
 
 // ConfigError lists every problem found; nothing is registered when it is returned.
@@ -44,39 +52,66 @@ func IsConfigError(err error) bool {
 	return errors.As(err, &ce)
 }
 
-// Parse reads raw configuration values (keys without the namespace, values as Pulumi hands them
-// to a program: plain strings, structured values as JSON) into a validated Config. A missing
-// key takes its default; a malformed one is an error, never a default.
-func Parse(project, stack string, raw map[string]string) (Config, error) {
+// Parse reads a stack's configuration — every key with its namespace, values as Pulumi hands
+// them to a program: plain strings, structured values as JSON — into a validated Config. It
+// checks the outside-in keys (a missing key takes its default; a malformed one is an error, never
+// a default) and the aws provider's keys, and returns warnings for keys of other namespaces,
+// which Pulumi accepts silently but nothing here reads.
+func Parse(project, stack string, config map[string]string) (Config, []string, error) {
 	c := Defaults(project, stack)
+	defaults := Defaults(project, stack)
 	var problems []Problem
 	known := map[string]KeySpec{}
 	for _, k := range Keys {
 		known[k.Name] = k
 	}
+	var set []KeySpec
+	raw, others := splitNamespaces(config)
 	for _, name := range naming.SortedKeys(raw) {
 		spec, ok := known[name]
 		if !ok {
 			problems = append(problems, Problem{Key: name, Value: raw[name], Want: unknownKeyHint(name)})
 			continue
 		}
-		if err := spec.parse(&c, raw[name]); err != nil {
+		if err := spec.read(&c, raw[name]); err != nil {
 			problems = append(problems, Problem{Key: name, Value: raw[name], Want: err.Error()})
+			continue
 		}
+		set = append(set, spec)
 	}
+	awsProblems, warnings := checkOtherNamespaces(others)
+	problems = append(problems, awsProblems...)
+	c.Region = others["aws:region"]
+	problems = append(problems, c.modeProblems(set, &defaults)...)
+
 	// Keys that failed to parse keep their defaults, so validating the rest adds no noise.
 	c.derive()
 	problems = append(problems, c.validate()...)
 	if len(problems) > 0 {
-		return Config{}, &ConfigError{Stack: stack, Problems: problems}
+		return Config{}, warnings, &ConfigError{Stack: stack, Problems: problems}
 	}
-	return c, nil
+	return c, warnings, nil
 }
 
-func parseString(raw string, dst *string) error {
-	*dst = raw
-	return nil
+// modeProblems refuses keys set, to anything but their default, in a cluster mode they mean
+// nothing in.
+func (c Config) modeProblems(set []KeySpec, defaults *Config) []Problem {
+	if !slices.Contains([]string{ClusterModeEKS, ClusterModeK3s, ClusterModeExisting}, c.ClusterMode) {
+		return nil // validate reports the mode itself
+	}
+	var out []Problem
+	for _, k := range set {
+		if k.appliesTo(c.ClusterMode) || k.isDefault(&c, defaults) {
+			continue
+		}
+		out = append(out, Problem{Key: k.Name, Value: displayValue(k.field(&c)),
+			Want: fmt.Sprintf("applies only to %s; remove it from a %s stack", modesText(k.Modes), c.ClusterMode)})
+	}
+	return out
 }
+
+// displayValue renders a field's value as a user wrote it.
+func displayValue(field any) string { return asWritten(reflect.ValueOf(field).Elem().Interface()) }
 
 func parseInt(raw string, dst *int) error {
 	n, err := strconv.Atoi(strings.TrimSpace(raw))
@@ -176,14 +211,8 @@ func jsonReason(err error) string {
 }
 
 func unknownKeyHint(name string) string {
-	best, bestDist := "", 4
-	for _, k := range Keys {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(k.Name)); d < bestDist {
-			best, bestDist = k.Name, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("unknown key; did you mean %s?", best)
+	if hint := closest(name, KeyNames(), "unknown key; did you mean %s?"); hint != "" {
+		return hint
 	}
 	return "unknown key; see the configuration table in README.md for the keys outside-in reads"
 }
@@ -206,4 +235,16 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+func parseGithubOidc(raw string, dst *GithubOidc) error {
+	out := GithubOidc{Environments: []string{}}
+	if err := strictJSON(raw, &out); err != nil {
+		return fmt.Errorf("must be an object {repository: owner/name, environments: [names]} with only those fields (%s)", jsonReason(err))
+	}
+	if out.Environments == nil {
+		out.Environments = []string{}
+	}
+	*dst = out
+	return nil
 }

@@ -1,14 +1,17 @@
 package program
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/outside-in/outside-in/cluster"
+	"github.com/outside-in/outside-in/dns"
 	"github.com/outside-in/outside-in/internal/naming"
 	"github.com/outside-in/outside-in/network"
 )
@@ -40,6 +43,12 @@ var (
 	azName       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d[a-z]$`)
 	addonVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+-eksbuild\.\d+$`)
 	k8sVersion   = regexp.MustCompile(`^1\.\d{1,2}$`)
+	githubRepo   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
+	// githubEnvironment: GitHub allows most characters; the program puts the name in an IAM
+	// condition, so it takes the safe ones.
+	githubEnvironment = regexp.MustCompile(`^[A-Za-z0-9 ._-]{1,255}$`)
+	stackReference    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	ownerName         = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._@-]{0,61}[A-Za-z0-9])?$`)
 )
 
 // Retention periods CloudWatch Logs accepts, in days.
@@ -52,19 +61,39 @@ var reservedNamespaces = []string{"default", "kube-system", "kube-public", "kube
 // value and what is allowed. It is pure: it registers nothing and calls nothing remote.
 func (c Config) validate() []Problem {
 	v := &validator{}
-	c.validateNetwork(v)
-	c.validateCluster(v)
-	c.validateIngress(v)
-	c.validateDNS(v)
+	v.oneOf(KeyClusterMode, c.ClusterMode, ClusterModeEKS, ClusterModeK3s, ClusterModeExisting)
+	switch c.ClusterMode {
+	case ClusterModeEKS, ClusterModeK3s:
+		c.validateNetwork(v)
+		c.validateCluster(v)
+		c.validateIngress(v)
+		c.validateDNS(v)
+		c.validatePlatform(v)
+		c.validateTags(v)
+	case ClusterModeExisting:
+		c.validateExisting(v)
+	}
 	c.validateApps(v)
-	c.validateTags(v)
+	c.validateLifecycle(v)
 	return v.problems
 }
 
 type validator struct{ problems []Problem }
 
 func (v *validator) add(key string, value any, want string, args ...any) {
-	v.problems = append(v.problems, Problem{Key: key, Value: fmt.Sprint(value), Want: fmt.Sprintf(want, args...)})
+	v.problems = append(v.problems, Problem{Key: key, Value: asWritten(value), Want: fmt.Sprintf(want, args...)})
+}
+
+// asWritten renders a value as a stack file holds it: lists and maps as JSON, never in Go syntax.
+func asWritten(value any) string {
+	switch value.(type) {
+	case []string, map[string]string, []App, GithubOidc:
+		b, err := json.Marshal(value)
+		if err == nil {
+			return string(b)
+		}
+	}
+	return fmt.Sprint(value)
 }
 
 func (v *validator) oneOf(key, value string, allowed ...string) {
@@ -138,22 +167,13 @@ func (c Config) validateNetwork(v *validator) {
 }
 
 func (c Config) validateCluster(v *validator) {
-	v.oneOf(KeyClusterMode, c.ClusterMode, ClusterModeEKS)
 	if !clusterName.MatchString(c.ClusterName) {
 		v.add(KeyClusterName, c.ClusterName, "must be 1-100 letters, digits, - or _, starting with a letter or digit")
 	}
-	if !k8sVersion.MatchString(c.KubernetesVersion) {
-		v.add(KeyKubernetesVersion, c.KubernetesVersion, "must be a Kubernetes minor version such as %s", DefaultKubernetesVersion)
-	} else if !slices.Contains(KubernetesVersions, c.KubernetesVersion) {
-		v.add(KeyKubernetesVersion, c.KubernetesVersion, "is not offered by EKS; use one of %s", strings.Join(KubernetesVersions, ", "))
-	}
-	for _, name := range naming.SortedKeys(c.AddonVersions) {
-		key := KeyAddonVersions + "." + name
-		if !slices.Contains(cluster.Addons, name) {
-			v.add(key, name, "is not a managed add-on of this program; use %s", strings.Join(cluster.Addons, ", "))
-		} else if !addonVersion.MatchString(c.AddonVersions[name]) {
-			v.add(key, c.AddonVersions[name], "must be an EKS add-on version such as v1.14.3-eksbuild.3")
-		}
+	if c.ClusterMode == ClusterModeEKS {
+		c.validateEKS(v)
+	} else {
+		c.validateK3s(v)
 	}
 
 	if len(c.NodeInstanceTypes) == 0 {
@@ -218,8 +238,51 @@ func (c Config) validateCluster(v *validator) {
 	}
 }
 
+func (c Config) validateEKS(v *validator) {
+	if !k8sVersion.MatchString(c.KubernetesVersion) {
+		v.add(KeyKubernetesVersion, c.KubernetesVersion, "must be a Kubernetes minor version such as %s", DefaultKubernetesVersion)
+	} else if !slices.Contains(KubernetesVersions, c.KubernetesVersion) {
+		v.add(KeyKubernetesVersion, c.KubernetesVersion, "is not offered by EKS; use one of %s", strings.Join(KubernetesVersions, ", "))
+	}
+	for _, name := range naming.SortedKeys(c.AddonVersions) {
+		key := KeyAddonVersions + "." + name
+		if !slices.Contains(cluster.Addons, name) {
+			v.add(key, name, "is not a managed add-on of this program; use %s", strings.Join(cluster.Addons, ", "))
+		} else if !addonVersion.MatchString(c.AddonVersions[name]) {
+			v.add(key, c.AddonVersions[name], "must be an EKS add-on version such as v1.14.3-eksbuild.3")
+		}
+	}
+}
+
+func (c Config) validateK3s(v *validator) {
+	release, ok := cluster.K3sReleaseOf(c.K3sVersion)
+	if !ok {
+		v.add(KeyK3sVersion, c.K3sVersion, "is not a k3s release the program has checksums for; use one of %s",
+			strings.Join(cluster.K3sVersions(), ", "))
+	} else if c.KubernetesVersion != release.KubernetesMinor() {
+		v.add(KeyKubernetesVersion, c.KubernetesVersion, "does not match k3sVersion %s, which runs Kubernetes %s; "+
+			"in k3s mode leave kubernetesVersion empty or set it to %s", c.K3sVersion, release.KubernetesMinor(), release.KubernetesMinor())
+	}
+	if c.K3sServers != 1 && c.K3sServers != 3 {
+		v.add(KeyK3sServers, c.K3sServers, "must be 1 (one server, sqlite) or 3 (embedded etcd, which needs an odd number to keep quorum)")
+	}
+	if c.K3sServerInstanceType != "" {
+		if _, err := cluster.InstanceArch(c.K3sServerInstanceType); err != nil {
+			v.add(KeyK3sServerInstanceType, c.K3sServerInstanceType, "%v", err)
+		} else if mem := cluster.InstanceMemoryGiB(c.K3sServerInstanceType); mem < 2 {
+			v.add(KeyK3sServerInstanceType, c.K3sServerInstanceType, "has %g GiB of memory; a k3s server needs at least 2 GiB", mem)
+		}
+	}
+}
+
 func (c Config) validateIngress(v *validator) {
-	v.oneOf(KeyLoadBalancer, c.LoadBalancer, LoadBalancerALB, LoadBalancerNLB, LoadBalancerClassic)
+	switch c.LoadBalancer {
+	case LoadBalancerALB, LoadBalancerNLB, LoadBalancerClassic:
+	case LoadBalancerNone:
+		v.add(KeyLoadBalancer, c.LoadBalancer, "is for clusterMode existing with a kubeconfig; a %s stack owns its load balancer: use alb, nlb or classic", c.ClusterMode)
+	default:
+		v.oneOf(KeyLoadBalancer, c.LoadBalancer, LoadBalancerALB, LoadBalancerNLB, LoadBalancerClassic)
+	}
 	if len(c.AllowedCidrs) == 0 {
 		v.add(KeyAllowedCidrs, "[]", "must list the client CIDRs the load balancer admits, e.g. [\"0.0.0.0/0\"] for a public site")
 	}
@@ -229,6 +292,11 @@ func (c Config) validateIngress(v *validator) {
 			v.add(key, cidr, "is listed twice")
 		}
 	}
+	c.validateNodePorts(v)
+}
+
+// validateNodePorts checks the ingress controller's entry Service.
+func (c Config) validateNodePorts(v *validator) {
 	ports := map[int]string{}
 	for _, p := range []struct {
 		key  string
@@ -253,11 +321,113 @@ func (c Config) validateDNS(v *validator) {
 	if c.TLS && c.ZoneMode == ZoneNone {
 		v.add(KeyTLS, c.TLS, "needs a Route 53 zone to validate the ACM certificate in; set zoneMode to create or existing, or tls to false")
 	}
+	// A classic ELB listener takes one certificate (no SNI), and ACM puts at most 10 names in one.
+	if c.TLS && c.LoadBalancer == LoadBalancerClassic && len(c.Apps) > dns.NamesPerCertificate {
+		v.add(KeyApps, len(c.Apps), "is more than the %d hostnames one ACM certificate holds, and a classic ELB listener takes only one certificate; "+
+			"use loadBalancer alb or nlb (several certificates by SNI), or at most %d apps", dns.NamesPerCertificate, dns.NamesPerCertificate)
+	}
+}
+
+// validatePlatform checks what a platform stack adds for environment stacks.
+func (c Config) validatePlatform(v *validator) {
+	if c.EnvDomain != "" {
+		switch {
+		case !validDNSName(c.EnvDomain):
+			v.add(KeyEnvDomain, c.EnvDomain, "must be a lower-case DNS name such as env.%s", orExample(c.Domain))
+		case c.Domain != "" && c.EnvDomain != c.Domain && !strings.HasSuffix(c.EnvDomain, "."+c.Domain):
+			v.add(KeyEnvDomain, c.EnvDomain, "is outside the domain %s, whose zone gets the wildcard record; use a name under it, e.g. env.%s", c.Domain, c.Domain)
+		case c.ZoneMode == ZoneNone || !c.TLS:
+			v.add(KeyEnvDomain, c.EnvDomain, "needs zoneMode create or existing and tls true: environments are served at https://<app>-<env>.%s with a wildcard certificate", c.EnvDomain)
+		case c.LoadBalancer == LoadBalancerClassic:
+			v.add(KeyEnvDomain, c.EnvDomain, "needs a second certificate on the listener for *.%s, which a classic ELB cannot carry (no SNI); use loadBalancer alb or nlb", c.EnvDomain)
+		}
+		for i, a := range c.Apps {
+			if strings.HasSuffix(a.Host, "."+c.EnvDomain) && strings.Count(strings.TrimSuffix(a.Host, "."+c.EnvDomain), ".") == 0 {
+				v.add(fmt.Sprintf("%s[%d].host", KeyApps, i), a.Host, "is a name under envDomain %s, which belongs to environment stacks; use another host", c.EnvDomain)
+			}
+		}
+	}
+	if c.GithubOidc.Repository != "" || len(c.GithubOidc.Environments) > 0 {
+		if !githubRepo.MatchString(c.GithubOidc.Repository) {
+			v.add(KeyGithubOidc+".repository", c.GithubOidc.Repository, "must be a GitHub repository owner/name, e.g. example/outside-in")
+		}
+		for i, e := range c.GithubOidc.Environments {
+			if !githubEnvironment.MatchString(e) {
+				v.add(fmt.Sprintf("%s.environments[%d]", KeyGithubOidc, i), e, "must be a GitHub environment name (letters, digits, - _ . and spaces, at most 255)")
+			}
+		}
+		if c.ClusterMode == ClusterModeEKS && c.EnvDomain == "" {
+			v.add(KeyGithubOidc, c.GithubOidc.Repository, "gives CI a role to create environment stacks in the platform; set envDomain too")
+		}
+	}
+}
+
+// validateExisting checks a stack that deploys onto a cluster it does not build.
+func (c Config) validateExisting(v *validator) {
+	switch {
+	case c.PlatformStack == "" && c.Kubeconfig == "":
+		v.add(KeyClusterMode, c.ClusterMode, "needs platformStack (an environment in a platform stack's cluster) or kubeconfig (any cluster)")
+	case c.PlatformStack != "" && c.Kubeconfig != "":
+		v.add(KeyKubeconfig, "(set)", "cannot be combined with platformStack: an environment takes the platform's kubeconfig; remove one")
+	case c.PlatformStack != "":
+		if !stackReference.MatchString(c.PlatformStack) {
+			v.add(KeyPlatformStack, c.PlatformStack, "must be a fully qualified stack name <organization>/<project>/<stack>, e.g. organization/outside-in/platform")
+		}
+		if _, err := EnvName(c.Stack); err != nil {
+			v.add(KeyPlatformStack, c.PlatformStack, "makes stack %q an environment, but %v", c.Stack, err)
+		}
+		if c.Domain != "" {
+			v.add(KeyDomain, c.Domain, "is not used by an environment: its hosts are <app>-<env> under the platform's envDomain; remove domain")
+		}
+		d := Defaults(c.Project, c.Stack)
+		for _, p := range []struct {
+			key       string
+			got, want any
+		}{
+			{KeyLoadBalancer, c.LoadBalancer, d.LoadBalancer},
+			{KeyHTTPNodePort, c.HTTPNodePort, d.HTTPNodePort},
+			{KeyHTTPSNodePort, c.HTTPSNodePort, d.HTTPSNodePort},
+			{KeyHealthCheckNodePort, c.HealthCheckNodePort, d.HealthCheckNodePort},
+			{KeyIngressReplicas, c.IngressReplicas, d.IngressReplicas},
+		} {
+			if p.got != p.want {
+				v.add(p.key, p.got, "is the platform's: an environment's apps are served by the platform's ingress controller and load balancer; remove it")
+			}
+		}
+	default:
+		if err := checkKubeconfig(c.Kubeconfig); err != nil {
+			v.add(KeyKubeconfig, "(secret)", "%v", err)
+		}
+		if c.LoadBalancer != LoadBalancerNone && c.LoadBalancer != "" {
+			v.add(KeyLoadBalancer, c.LoadBalancer, "must be none with a kubeconfig: the stack builds no AWS resource; put your own balancer in front of the node ports the plan prints")
+		}
+		if c.Domain == "" {
+			v.add(KeyDomain, "", "is required: the apps' hostnames live under it, e.g. lab.example.com")
+		} else if !validDNSName(c.Domain) {
+			v.add(KeyDomain, c.Domain, "must be a lower-case DNS name with at least two labels, e.g. lab.example.com")
+		}
+		c.validateNodePorts(v)
+	}
+}
+
+// validateLifecycle checks the owner and expiry cmd/env gives an ephemeral stack.
+func (c Config) validateLifecycle(v *validator) {
+	if c.Owner != "" && !ownerName.MatchString(c.Owner) {
+		v.add(KeyOwner, c.Owner, "must be at most 63 letters, digits, - _ . or @, starting and ending with a letter or digit (it becomes a label)")
+	}
+	if c.ExpiresAt != "" {
+		if _, err := time.Parse(time.RFC3339, c.ExpiresAt); err != nil {
+			v.add(KeyExpiresAt, c.ExpiresAt, "must be an RFC 3339 time such as 2026-12-01T12:00:00Z")
+		}
+	}
 }
 
 func (c Config) validateApps(v *validator) {
 	if len(c.Apps) > maxApps {
 		v.add(KeyApps, len(c.Apps), "must hold at most %d apps", maxApps)
+	}
+	if len(c.Apps) == 0 && c.EnvDomain == "" {
+		v.add(KeyApps, "[]", "must list at least one app, e.g. [{\"name\": \"web\"}] (only a platform stack, with envDomain, may serve none of its own)")
 	}
 	names, hosts := map[string]int{}, map[string]int{}
 	for i, a := range c.Apps {
@@ -274,6 +444,12 @@ func (c Config) validateApps(v *validator) {
 			names[a.Name] = i
 		}
 		switch {
+		case c.Environment():
+			if a.Host != "" {
+				v.add(key("host"), a.Host, "is derived in an environment (<app>-<env> under the platform's envDomain); remove host")
+			} else if _, err := EnvHostLabel(a.Name, c.Stack); err != nil {
+				v.add(key("name"), a.Name, "%v", err)
+			}
 		case !validDNSName(a.Host):
 			v.add(key("host"), a.Host, "must be a lower-case DNS name such as web.%s", orExample(c.Domain))
 		case c.Domain != "" && a.Host != c.Domain && !strings.HasSuffix(a.Host, "."+c.Domain):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes control-plane binaries the test suite runs
-# (internal/kubeapi starts them on loopback):
+# (offline/kubeapi starts them on loopback):
 #
 #   kube-apiserver  from k8s.io/kubernetes          (version pinned in tools/kube/go.mod)
 #   etcd            from go.etcd.io/etcd/server/v3  (version pinned in tools/kube/go.mod)

@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
-	"github.com/outside-in/outside-in/internal/fakeaws"
-	"github.com/outside-in/outside-in/internal/kubeapi"
+	"github.com/outside-in/outside-in/offline/fakeaws"
+	"github.com/outside-in/outside-in/offline/kubeapi"
 )
 
 // Every Kubernetes object of every shipped stack, taken from the same source as

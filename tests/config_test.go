@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/outside-in/outside-in/internal/plan"
+	"github.com/outside-in/outside-in/offline/plan"
 	"github.com/outside-in/outside-in/program"
 )
 

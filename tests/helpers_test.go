@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/outside-in/outside-in/internal/kubeapi"
-	"github.com/outside-in/outside-in/internal/plan"
+	"github.com/outside-in/outside-in/offline/kubeapi"
+	"github.com/outside-in/outside-in/offline/plan"
 	"github.com/outside-in/outside-in/program"
 )
 
@@ -24,7 +24,7 @@ func shippedStacks(t *testing.T) []plan.Stack {
 	sort.Strings(files)
 	var out []plan.Stack
 	for _, f := range files {
-		s, err := plan.ReadStackFile(f)
+		s, err := plan.LoadStack(filepath.Join(root, "Pulumi.yaml"), f)
 		require.NoError(t, err, f)
 		out = append(out, s)
 	}
@@ -34,7 +34,7 @@ func shippedStacks(t *testing.T) []plan.Stack {
 
 func stack(t *testing.T, name string) plan.Stack {
 	t.Helper()
-	s, err := plan.ReadStackFile(filepath.Join(root, "Pulumi."+name+".yaml"))
+	s, err := plan.LoadStack(filepath.Join(root, "Pulumi.yaml"), filepath.Join(root, "Pulumi."+name+".yaml"))
 	require.NoError(t, err)
 	return s
 }

@@ -11,8 +11,8 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/outside-in/outside-in/ingress"
-	"github.com/outside-in/outside-in/internal/fakeaws"
-	"github.com/outside-in/outside-in/internal/plan"
+	"github.com/outside-in/outside-in/offline/fakeaws"
+	"github.com/outside-in/outside-in/offline/plan"
 	"github.com/outside-in/outside-in/program"
 )
 

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outside-in/outside-in/cluster"
-	"github.com/outside-in/outside-in/internal/fakeaws"
-	"github.com/outside-in/outside-in/internal/plan"
+	"github.com/outside-in/outside-in/offline/fakeaws"
+	"github.com/outside-in/outside-in/offline/plan"
 )
 
 // state is `cmd/plan --format json` read back as a tool reading Pulumi state would.

@@ -20,7 +20,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/outside-in/outside-in/internal/plan"
+	"github.com/outside-in/outside-in/offline/plan"
 	"github.com/outside-in/outside-in/program"
 )
 
@@ -47,17 +47,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	path := *config
-	if path == "" {
-		path = filepath.Join(projectDir(), "Pulumi."+*stack+".yaml")
+	dir := projectDir()
+	var s plan.Stack
+	var err error
+	if *config == "" {
+		s, err = plan.LoadStackNamed(filepath.Join(dir, "Pulumi.yaml"), filepath.Join(dir, "Pulumi."+*stack+".yaml"), *stack)
+	} else {
+		s, err = plan.LoadStack(filepath.Join(dir, "Pulumi.yaml"), *config)
 	}
-	s, err := plan.ReadStackFile(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "plan: %v\n", err)
 		return 2
 	}
-	if *config == "" {
-		s.Name = *stack
+	for _, w := range s.Warnings {
+		fmt.Fprintf(stderr, "plan: warning: %s\n", w)
 	}
 	res, err := plan.Run(s, plan.Options{Preview: *preview})
 	if err != nil {

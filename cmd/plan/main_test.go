@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
-	"github.com/outside-in/outside-in/internal/plan"
+	"github.com/outside-in/outside-in/offline/plan"
 	"github.com/outside-in/outside-in/tests"
 )
 
@@ -68,7 +68,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 
 // Every bad configuration exits 2 with the validation message, never a panic.
 func TestBadConfigExits2(t *testing.T) {
-	dev, err := plan.ReadStackFile("../../Pulumi.dev.yaml")
+	dev, err := plan.LoadStack("../../Pulumi.yaml", "../../Pulumi.dev.yaml")
 	require.NoError(t, err)
 	for _, c := range tests.BadConfigs {
 		if c.NoZone {

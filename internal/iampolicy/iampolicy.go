@@ -17,7 +17,7 @@ type Statement struct {
 	Principal map[string][]string          `json:"Principal,omitempty"`
 	Action    []string                     `json:"Action"`
 	Resource  []string                     `json:"Resource,omitempty"`
-	Condition map[string]map[string]string `json:"Condition,omitempty"`
+	Condition map[string]map[string]any `json:"Condition,omitempty"`
 }
 
 // New returns a document with the current policy language version.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/outside-in/outside-in/internal/fakeaws"
+	"github.com/outside-in/outside-in/offline/fakeaws"
 )
 
 // Path is one hostname's request path, traced through the recorded resources by following the

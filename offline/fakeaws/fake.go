@@ -29,6 +29,18 @@ type Resource struct {
 	Outputs              resource.PropertyMap
 	Dependencies         []string
 	PropertyDependencies map[string][]string
+	// Protect and RetainOnDelete are the resource options of those names.
+	Protect        bool
+	RetainOnDelete bool
+	// Read marks a resource the program read (a StackReference) rather than registered.
+	Read bool
+}
+
+// StackOutputs are another stack's outputs, as a StackReference reads them.
+type StackOutputs struct {
+	Outputs map[string]any
+	// Secret names the secret outputs.
+	Secret []string
 }
 
 // Invoke is one data-source call the fake answered.
@@ -47,6 +59,8 @@ type Options struct {
 	// for resources not yet created. Computed outputs stay known: Pulumi's mock monitor cannot
 	// carry an unknown value inside a secret, which a real preview of the kubeconfig has.
 	Preview bool
+	// Stacks are the other stacks a StackReference may read, by fully qualified name.
+	Stacks map[string]StackOutputs
 }
 
 // Fake is the fake AWS. It is safe for the concurrent calls the Pulumi SDK makes.
@@ -58,6 +72,8 @@ type Fake struct {
 	resources         []*Resource
 	invokes           []Invoke
 	outputsRegistered int
+	// generated maps key material the fake made up (random each run) to a stable placeholder.
+	generated map[string]string
 }
 
 var _ pulumi.MockResourceMonitor = (*Fake)(nil)
@@ -70,7 +86,7 @@ func New(project, stack string, opts Options) *Fake {
 	if opts.AccountID == "" {
 		opts.AccountID = "123456789012"
 	}
-	return &Fake{project: project, stack: stack, opts: opts}
+	return &Fake{project: project, stack: stack, opts: opts, generated: map[string]string{}}
 }
 
 // Region is the fake account's region.
@@ -95,21 +111,27 @@ func (f *Fake) NewResource(args pulumi.MockResourceArgs) (string, resource.Prope
 		for k, v := range rpc.GetPropertyDependencies() {
 			rec.PropertyDependencies[k] = sortedUnique(v.GetUrns())
 		}
+		rec.Protect = rpc.GetProtect()
+		rec.RetainOnDelete = rpc.GetRetainOnDelete()
+	}
+	if rpc := args.ReadRPC; rpc != nil {
+		rec.Parent, rec.Read, rec.Custom = rpc.GetParent(), true, true
+		rec.Dependencies = sortedUnique(rpc.GetDependencies())
 	}
 	rec.URN = f.urn(rec.Parent, rec.Type, rec.Name)
 
 	id, outputs := "", resource.PropertyMap{}
-	if args.Custom {
+	if args.Custom || args.ReadRPC != nil {
 		answer, ok := answers[args.TypeToken]
 		if !ok {
-			return "", nil, fmt.Errorf("fake AWS: no answer for resource type %s (%s); add it to internal/fakeaws", args.TypeToken, args.Name)
+			return "", nil, fmt.Errorf("fake AWS: no answer for resource type %s (%s); add it to offline/fakeaws", args.TypeToken, args.Name)
 		}
 		r := &request{fake: f, name: args.Name, typ: args.TypeToken, inputs: args.Inputs, outputs: args.Inputs.Copy()}
 		if err := answer(r); err != nil {
 			return "", nil, fmt.Errorf("fake AWS: %s %s: %w", args.TypeToken, args.Name, err)
 		}
 		id, outputs = r.id, r.outputs
-		if f.opts.Preview {
+		if f.opts.Preview && args.ReadRPC == nil {
 			id = "" // ids of resources not yet created are unknown in a preview
 		}
 	}
@@ -125,7 +147,7 @@ func (f *Fake) NewResource(args pulumi.MockResourceArgs) (string, resource.Prope
 func (f *Fake) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	answer, ok := invokes[args.Token]
 	if !ok {
-		return nil, fmt.Errorf("fake AWS: no answer for invoke %s; add it to internal/fakeaws", args.Token)
+		return nil, fmt.Errorf("fake AWS: no answer for invoke %s; add it to offline/fakeaws", args.Token)
 	}
 	out, err := answer(f, args.Args)
 	if err != nil {
@@ -143,6 +165,26 @@ func (f *Fake) RegisterResourceOutputs() (*emptypb.Empty, error) {
 	f.outputsRegistered++
 	f.mu.Unlock()
 	return &emptypb.Empty{}, nil
+}
+
+// remember records a value the fake generated at random, with the placeholder golden files show
+// instead of it.
+func (f *Fake) remember(value, placeholder string) {
+	f.mu.Lock()
+	f.generated[value] = placeholder
+	f.mu.Unlock()
+}
+
+// Generated maps each value the fake generated at random (keys, certificates, and the encodings
+// and hashes of them that the program passes on) to a stable placeholder.
+func (f *Fake) Generated() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range f.generated {
+		out[k] = v
+	}
+	return out
 }
 
 // Resources returns the registrations in URN order.

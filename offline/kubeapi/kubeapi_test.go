@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/outside-in/outside-in/internal/kubeapi"
+	"github.com/outside-in/outside-in/offline/kubeapi"
 )
 
 // One API server for the whole test binary.

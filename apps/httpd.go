@@ -1,4 +1,4 @@
-package ingress
+package apps
 
 import (
 	"fmt"
@@ -62,8 +62,8 @@ Header always set X-Content-Type-Options "nosniff"
 
 // IndexPage is the page an app serves; it names the app, so a request shows which backend
 // answered (seed 002's two hostnames, two backends).
-func IndexPage(app, host string) string {
+func IndexPage(app string) string {
 	return fmt.Sprintf("<!doctype html>\n<html><head><title>%[1]s</title></head>\n"+
-		"<body><h1>%[1]s</h1><p>Served by app %[2]s through outside-in.</p></body></html>\n",
-		html.EscapeString(host), html.EscapeString(app))
+		"<body><h1>%[1]s</h1><p>Served by app %[1]s through outside-in.</p></body></html>\n",
+		html.EscapeString(app))
 }

@@ -4,19 +4,19 @@
 package plan
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"sigs.k8s.io/yaml"
+	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/outside-in/outside-in/internal/fakeaws"
+	"github.com/outside-in/outside-in/internal/kubewait"
+	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/program"
 )
 
@@ -29,6 +29,8 @@ type Stack struct {
 	// Config holds every key with its namespace ("outside-in:natStrategy", "aws:region"), with
 	// values as Pulumi hands them to a program: strings, structured values as JSON.
 	Config map[string]string
+	// Warnings are what Pulumi's loader said about the stack file (an empty value, say).
+	Warnings []string
 }
 
 // Raw returns the outside-in keys without their namespace.
@@ -45,50 +47,6 @@ func (s Stack) Raw() map[string]string {
 // Region is the stack's aws:region.
 func (s Stack) Region() string { return s.Config["aws:region"] }
 
-// ReadStackFile reads a Pulumi stack file. The stack is named after the file
-// (Pulumi.<name>.yaml), or "dev" for a file named otherwise.
-func ReadStackFile(path string) (Stack, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Stack{}, err
-	}
-	name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "Pulumi."), ".yaml")
-	if name == filepath.Base(path) || name == "" {
-		name = "dev"
-	}
-	var file struct {
-		Config map[string]json.RawMessage `json:"config"`
-	}
-	if err := yaml.Unmarshal(data, &file); err != nil {
-		return Stack{}, fmt.Errorf("%s: %w", path, err)
-	}
-	s := Stack{Name: name, Config: map[string]string{}}
-	for k, v := range file.Config {
-		raw, err := configValue(v)
-		if err != nil {
-			return Stack{}, fmt.Errorf("%s: %s: %w", path, k, err)
-		}
-		s.Config[k] = raw
-	}
-	return s, nil
-}
-
-// configValue turns a stack-file value into the string Pulumi hands the program: strings as
-// they are, numbers and booleans as written, lists and maps as JSON.
-func configValue(v json.RawMessage) (string, error) {
-	var s string
-	if err := json.Unmarshal(v, &s); err == nil {
-		return s, nil
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(v, &obj); err == nil {
-		if _, secure := obj["secure"]; secure && len(obj) == 1 {
-			return "", errors.New("the value is encrypted (secure); the offline plan cannot decrypt it")
-		}
-	}
-	return string(v), nil
-}
-
 // Options tune a plan run.
 type Options struct {
 	// Preview answers like `pulumi preview` on an empty stack: computed values unknown.
@@ -96,6 +54,9 @@ type Options struct {
 	// Zones are existing hosted zones the fake account holds, by name. A stack with zoneMode
 	// "existing" gets one for its domain when none is given.
 	Zones map[string]string
+	// Platform is the offline plan of the platform stack an environment stack references; its
+	// exports answer the environment's StackReference.
+	Platform *Result
 }
 
 // Result is what a run registered and exported.
@@ -105,6 +66,16 @@ type Result struct {
 	Resources []*fakeaws.Resource
 	// Exports are the stack outputs, resolved; Secret marks the secret ones.
 	Exports map[string]Export
+	// Warnings are what the program warned about (keys nothing reads).
+	Warnings []string
+	// APIWaits are the waits for the cluster's API the program asked for, in order.
+	APIWaits []APIWait
+}
+
+// APIWait is one wait the program asked for before using a cluster.
+type APIWait struct {
+	Kubeconfig string
+	Options    kubewait.Options
 }
 
 // Export is one resolved stack output.
@@ -126,12 +97,31 @@ func Run(s Stack, opts Options) (*Result, error) {
 		zones = map[string]string{s.Config[program.Namespace+":"+program.KeyDomain]: "Z0EXISTING0ZONE0OUTSIDEIN"}
 	}
 	res := &Result{Stack: s, Exports: map[string]Export{}}
+	if _, warnings, err := program.Parse(Project, s.Name, s.Config); err == nil || program.IsConfigError(err) {
+		res.Warnings = warnings
+	}
 	var mu sync.Mutex
 	finished := false // set once Run returns: later resolutions are dropped
 	resolved := map[string]chan struct{}{}
 	opt := fakeaws.Options{Region: region, Preview: opts.Preview, Zones: zones}
+	if opts.Platform != nil {
+		opt.Stacks = map[string]fakeaws.StackOutputs{
+			s.Config[program.Namespace+":"+program.KeyPlatformStack]: opts.Platform.StackOutputs(),
+		}
+	}
+	// The fake cluster has no API to wait for: the wait is recorded, and the kubeconfig it was
+	// given must be one a Kubernetes client can read.
+	waiter := func(_ context.Context, kubeconfig string, o kubewait.Options) error {
+		if _, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig)); err != nil {
+			return fmt.Errorf("the kubeconfig the program waits with does not load: %w", err)
+		}
+		mu.Lock()
+		res.APIWaits = append(res.APIWaits, APIWait{Kubeconfig: kubeconfig, Options: o})
+		mu.Unlock()
+		return nil
+	}
 	fake, err := fakeaws.Run(Project, s.Name, opt, s.Config, func(ctx *pulumi.Context) error {
-		if err := program.RunWith(ctx, s.Raw()); err != nil {
+		if err := program.RunWith(ctx, s.Config, program.Options{WaitForAPI: waiter}); err != nil {
 			return err
 		}
 		for name, value := range ctx.GetCurrentExportMap() {
@@ -180,6 +170,21 @@ func Run(s Stack, opts Options) (*Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// StackOutputs are the run's exports as a StackReference to this stack reads them.
+func (r *Result) StackOutputs() fakeaws.StackOutputs {
+	out := fakeaws.StackOutputs{Outputs: map[string]any{}}
+	for name, e := range r.Exports {
+		if e.Unknown {
+			continue
+		}
+		out.Outputs[name] = e.Value
+		if e.Secret {
+			out.Secret = append(out.Secret, name)
+		}
+	}
+	return out
 }
 
 // plain turns an output's Go value into JSON-shaped data.

@@ -395,3 +395,8 @@ func nameServers(n string) []any {
 		"ns-1" + n[1:4] + ".awsdns-" + n[:2] + ".co.uk",
 	}
 }
+
+// setSecret sets an output the provider marks secret.
+func (r *request) setSecret(key string, v any) {
+	r.outputs[resource.PropertyKey(key)] = resource.MakeSecret(resource.NewPropertyValue(v))
+}

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/outside-in/outside-in/internal/fakeaws"
+	"github.com/outside-in/outside-in/offline/fakeaws"
 )
 
 // WriteTree prints every resource under its parent, then the number of resources per type.

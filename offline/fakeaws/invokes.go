@@ -43,7 +43,7 @@ var invokes = map[string]func(*Fake, resource.PropertyMap) (map[string]any, erro
 			"issuerName": callerRole, "sessionName": callerSession}, nil
 	},
 	"aws:index/getAvailabilityZones:getAvailabilityZones": func(f *Fake, _ resource.PropertyMap) (map[string]any, error) {
-		zones, ok := azs[f.opts.Region]
+		zones, ok := azs(f.opts.Region)
 		if !ok {
 			return nil, fmt.Errorf("fake AWS: no availability zones known for region %s", f.opts.Region)
 		}

@@ -1,0 +1,183 @@
+package cluster
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// BootstrapScript is the shell script every k3s node runs once, from its cloud-config.
+//
+//go:embed k3s-bootstrap.sh
+var BootstrapScript string
+
+// Where the bootstrap puts things on a node.
+const (
+	bootstrapPath = "/usr/local/sbin/outside-in-k3s-bootstrap"
+	envFilePath   = "/etc/outside-in/k3s.env"
+	k3sConfigPath = "/etc/rancher/k3s/config.yaml"
+	// DataDevice is the device name the server's data volume is attached as; on Nitro instances
+	// it is an NVMe device that Amazon Linux links to this name.
+	DataDevice = "/dev/sdf"
+)
+
+// kubeletSysctls are the kernel settings protect-kernel-defaults requires (k3s hardening guide).
+const kubeletSysctls = "vm.panic_on_oom=0\nvm.overcommit_memory=1\nkernel.panic=10\nkernel.panic_on_oops=1\n"
+
+// K3sNode is what one node's user data says.
+type K3sNode struct {
+	Role string // "server" or "agent"
+	// ServerIndex is the server's place (0 starts the cluster).
+	ServerIndex int
+	// Servers is the number of servers; with 3, the first starts embedded etcd.
+	Servers int
+	// FirstServer is the address the others join ("" on the first server).
+	FirstServer string
+	// TLSSANs are the extra names of the API's serving certificate.
+	TLSSANs []string
+	Release K3sRelease
+	Arch    Arch
+	// ParameterPrefix is where the node's secrets are in SSM Parameter Store.
+	ParameterPrefix string
+	Region          string
+}
+
+// K3sConfig is the node's /etc/rancher/k3s/config.yaml: k3s's flags, none of them secret (the
+// tokens are files the bootstrap writes).
+func (n K3sNode) K3sConfig() map[string]any {
+	cfg := map[string]any{
+		"token-file":              "/etc/rancher/k3s/token",
+		"protect-kernel-defaults": true,
+	}
+	if n.Role == "agent" {
+		cfg["server"] = "https://" + n.FirstServer + ":6443"
+		return cfg
+	}
+	for k, v := range map[string]any{
+		"agent-token-file": "/etc/rancher/k3s/agent-token",
+		// The stack owns the ingress controller and every load balancer.
+		"disable": []any{"traefik", "servicelb"},
+		"tls-san": toAny(n.TLSSANs),
+		"node-taint": []any{
+			// Workloads run on the agents, which the load balancer targets; k3s's own
+			// CoreDNS and metrics-server tolerate this taint.
+			"CriticalAddonsOnly=true:NoExecute",
+		},
+		"secrets-encryption":    true,
+		"write-kubeconfig-mode": "0600",
+	} {
+		cfg[k] = v
+	}
+	switch {
+	case n.Servers > 1 && n.ServerIndex == 0:
+		cfg["cluster-init"] = true
+	case n.ServerIndex > 0:
+		cfg["server"] = "https://" + n.FirstServer + ":6443"
+	}
+	return cfg
+}
+
+// Env is the bootstrap's settings file.
+func (n K3sNode) Env() string {
+	vars := map[string]string{
+		"ROLE":             n.Role,
+		"K3S_BINARY_URL":   n.Release.BinaryURL(n.Arch),
+		"K3S_SHA256":       n.Release.SHA256[n.Arch],
+		"PARAMETER_PREFIX": n.ParameterPrefix,
+		"AWS_REGION":       n.Region,
+	}
+	if n.Role == "server" {
+		vars["SERVER_INDEX"] = fmt.Sprint(n.ServerIndex)
+		vars["DATA_DEVICE"] = DataDevice
+		vars["CA_FILES"] = strings.Join(K3sServerFiles(), " ")
+	}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%q\n", k, vars[k])
+	}
+	return b.String()
+}
+
+// K3sServerFiles are the files under server/tls/ the first server gets from Parameter Store.
+func K3sServerFiles() []string {
+	var out []string
+	for _, ca := range K3sCAs {
+		out = append(out, ca.File+".crt", ca.File+".key")
+	}
+	return append(out, "service.key")
+}
+
+// systemdUnit runs k3s as install.sh's unit does.
+func (n K3sNode) systemdUnit() string {
+	kind := "exec"
+	if n.Role == "server" {
+		kind = "notify"
+	}
+	return fmt.Sprintf(`[Unit]
+Description=Lightweight Kubernetes (k3s %[1]s, outside-in)
+Documentation=https://docs.k3s.io
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=%[2]s
+KillMode=process
+Delegate=yes
+LimitNOFILE=1048576
+LimitNPROC=infinity
+LimitCORE=infinity
+TasksMax=infinity
+TimeoutStartSec=0
+Restart=always
+RestartSec=5s
+ExecStartPre=-/sbin/modprobe br_netfilter
+ExecStartPre=-/sbin/modprobe overlay
+ExecStart=/usr/local/bin/k3s %[1]s
+
+[Install]
+WantedBy=multi-user.target
+`, n.Role, kind)
+}
+
+// UserData renders the node's cloud-config: the settings, k3s's config, the sysctls, the unit
+// and the bootstrap script as files, and one command that runs the script.
+func (n K3sNode) UserData() (string, error) {
+	config, err := yaml.Marshal(n.K3sConfig())
+	if err != nil {
+		return "", err
+	}
+	file := func(path, perms, content string) map[string]any {
+		return map[string]any{"path": path, "permissions": perms, "owner": "root:root", "content": content}
+	}
+	doc := map[string]any{
+		"write_files": []any{
+			file(envFilePath, "0644", n.Env()),
+			file(k3sConfigPath, "0600", string(config)),
+			file("/etc/sysctl.d/90-kubelet.conf", "0644", kubeletSysctls),
+			file("/etc/systemd/system/k3s.service", "0644", n.systemdUnit()),
+			file(bootstrapPath, "0755", BootstrapScript),
+		},
+		"runcmd": []any{[]any{bootstrapPath}},
+	}
+	body, err := yaml.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	return "#cloud-config\n" + string(body), nil
+}
+
+func toAny(xs []string) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}

@@ -1,0 +1,272 @@
+package program
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/outside-in/outside-in/apps"
+	"github.com/outside-in/outside-in/cluster"
+	"github.com/outside-in/outside-in/dns"
+	"github.com/outside-in/outside-in/ingress"
+	"github.com/outside-in/outside-in/network"
+)
+
+// buildOnAWS registers a full stack, from the inside out: network, DNS (which waits on nothing,
+// so the certificates validate while the cluster builds), cluster, ingress, apps, the alias
+// records, and the guard that makes a protected stack's destroy refuse up front.
+func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) error {
+	tags := cfg.SharedTags()
+	vpc, err := network.NewVpc(ctx, "network", network.VpcArgs{
+		CidrBlock:         netip.MustParsePrefix(cfg.VpcCidr),
+		AvailabilityZones: facts.AZs,
+		Layout: network.SubnetLayout{
+			PublicPrefixLength:  cfg.PublicSubnetPrefixLength,
+			PrivatePrefixLength: cfg.PrivateSubnetPrefixLength,
+		},
+		NatStrategy:           cfg.NatStrategy,
+		FlowLogs:              cfg.FlowLogs,
+		FlowLogsRetentionDays: cfg.FlowLogsRetentionDays,
+		ClusterName:           cfg.ClusterName,
+		NamePrefix:            cfg.NamePrefix(),
+		Tags:                  tags,
+		Partition:             facts.Partition,
+		Region:                facts.Region,
+		AccountID:             facts.AccountID,
+	})
+	if err != nil {
+		return err
+	}
+
+	hosts := make([]string, len(cfg.Apps))
+	hostInputs := map[string]pulumi.StringInput{}
+	for i, a := range cfg.Apps {
+		hosts[i] = a.Host
+		hostInputs[a.Name] = pulumi.String(a.Host)
+	}
+	var zone *dns.Dns
+	if cfg.ZoneMode != ZoneNone {
+		zone, err = dns.NewDns(ctx, "dns", dns.DnsArgs{
+			Domain:      cfg.Domain,
+			Existing:    facts.Zone,
+			Hostnames:   hosts,
+			Certificate: cfg.TLS,
+			EnvDomain:   cfg.EnvDomain,
+			NamePrefix:  cfg.NamePrefix(),
+			Tags:        tags,
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	var ci ciRoles
+	everything := []pulumi.Resource{vpc}
+	if zone != nil {
+		everything = append(everything, zone)
+	}
+	if cfg.GithubOidc.Repository != "" {
+		access, environments, deploy, err := newCIRoles(ctx, cfg, facts)
+		if err != nil {
+			return err
+		}
+		everything = append(everything, access)
+		ci.environments = environments
+		ctx.Export("ciEnvironmentsRoleArn", environments)
+		if len(cfg.GithubOidc.Environments) > 0 {
+			ci.deploy = deploy
+			ctx.Export("ciDeployRoleArn", deploy)
+		}
+	}
+	k8s, err := newAWSCluster(ctx, cfg, facts, vpc, ci, opts)
+	if err != nil {
+		return err
+	}
+
+	args := ingress.IngressArgs{
+		Kind:                      ingress.LoadBalancerKind(cfg.LoadBalancer),
+		TLS:                       cfg.TLS,
+		VpcID:                     vpc.VpcID,
+		VpcCidr:                   cfg.VpcCidr,
+		PublicSubnetIDs:           vpc.PublicSubnetIDs,
+		NodeSecurityGroupID:       k8s.NodeSecurityGroupID,
+		NodeAutoscalingGroupNames: k8s.NodeAutoscalingGroupNames,
+		AllowedCidrs:              cfg.AllowedCidrs,
+		DeletionProtection:        cfg.LoadBalancerDeletionProtection,
+		Ports:                     nodePorts(cfg),
+		ControllerReplicas:        cfg.IngressReplicas,
+		Provider:                  k8s.Provider,
+		Ready:                     k8s.Ready,
+		NamePrefix:                cfg.NamePrefix(),
+		Tags:                      tags,
+	}
+	if zone != nil && cfg.TLS {
+		args.CertificateArns = zone.CertificateArns
+		args.Certificates = len(dns.CertificateGroups(hosts))
+		if cfg.EnvDomain != "" {
+			args.Certificates++
+		}
+	}
+	edge, err := ingress.NewIngress(ctx, "ingress", args)
+	if err != nil {
+		return err
+	}
+	everything = append(everything, k8s.Component, edge)
+	built, err := buildApps(ctx, cfg, hostInputs, k8s, apps.Controller{
+		Release: edge.Controller, Namespace: pulumi.String(ingress.ControllerNamespace), PodLabels: pulumi.ToStringMap(ingress.ControllerSelector),
+	}, nil,
+		// Apps were children of the ingress component before they became a layer of their own;
+		// the alias keeps the objects of stacks deployed then (children follow their parent).
+		pulumi.Aliases([]pulumi.Alias{{Type: pulumi.String("outside-in:ingress:App"), Parent: edge}}))
+	if err != nil {
+		return err
+	}
+	everything = append(everything, built...)
+
+	ctx.Export("urls", urls(cfg, hostInputs))
+	ctx.Export("loadBalancerDnsName", edge.LoadBalancerDNSName)
+	ctx.Export("vpcId", vpc.VpcID)
+	ctx.Export("publicSubnetIds", vpc.PublicSubnetIDs)
+	ctx.Export("privateSubnetIds", vpc.PrivateSubnetIDs)
+	ctx.Export("clusterName", k8s.Name)
+	ctx.Export("kubeconfig", k8s.Kubeconfig)
+	if zone != nil {
+		fqdns, err := zone.AliasTo(ctx, dns.AliasTarget{DNSName: edge.LoadBalancerDNSName, ZoneID: edge.LoadBalancerZoneID})
+		if err != nil {
+			return err
+		}
+		ctx.Export("zoneId", zone.ZoneID)
+		ctx.Export("nameServers", zone.NameServers)
+		ctx.Export("fqdns", fqdns)
+	}
+	if cfg.EnvDomain != "" {
+		platform, err := exportPlatform(ctx, cfg, k8s)
+		if err != nil {
+			return err
+		}
+		everything = append(everything, platform)
+	}
+	return GuardDeletion(ctx, cfg.LoadBalancerDeletionProtection, everything)
+}
+
+// newAWSCluster builds the cluster of an eks or k3s stack.
+func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vpc, ci ciRoles, opts Options) (*cluster.Result, error) {
+	arch, _ := cluster.InstanceArch(cfg.NodeInstanceTypes[0]) // validated: one architecture
+	var publicCidrs []string
+	if cfg.ClusterEndpointAccess == EndpointPublicAndPrivate {
+		publicCidrs = cfg.AdminCidrs
+	}
+	nodes := cluster.NodeGroupArgs{
+		InstanceTypes: cfg.NodeInstanceTypes,
+		Arch:          arch,
+		CapacityType:  cfg.NodeCapacityType,
+		MinSize:       cfg.NodeMinSize,
+		DesiredSize:   cfg.NodeDesiredSize,
+		MaxSize:       cfg.NodeMaxSize,
+		DiskSizeGib:   cfg.NodeDiskSizeGib,
+	}
+	if cfg.ClusterMode == ClusterModeK3s {
+		release, ok := cluster.K3sReleaseOf(cfg.K3sVersion)
+		if !ok {
+			return nil, fmt.Errorf("k3s release %s is unknown", cfg.K3sVersion) // validate refuses it first
+		}
+		return cluster.NewK3s(ctx, "cluster", cluster.K3sArgs{
+			Name:                cfg.ClusterName,
+			Release:             release,
+			Servers:             cfg.K3sServers,
+			ServerInstanceType:  k3sServerType(cfg, arch),
+			AMIs:                facts.AMIs,
+			Nodes:               nodes,
+			VpcID:               vpc.VpcID,
+			VpcCidr:             cfg.VpcCidr,
+			PrivateSubnetIDs:    vpc.PrivateSubnetIDs,
+			PublicSubnetIDs:     vpc.PublicSubnetIDs,
+			Subnets:             vpc.Subnets,
+			PublicAccessCidrs:   publicCidrs,
+			ParameterPathPrefix: "/" + cfg.NamePrefix() + "/k3s",
+			Region:              facts.Region,
+			Partition:           facts.Partition,
+			AccountID:           facts.AccountID,
+			WaitForAPI:          opts.WaitForAPI,
+			NamePrefix:          cfg.NamePrefix(),
+			Tags:                cfg.SharedTags(),
+		})
+	}
+	eksArgs := cluster.EKSArgs{
+		Name:              cfg.ClusterName,
+		KubernetesVersion: cfg.KubernetesVersion,
+		AddonVersions:     facts.AddonVersions,
+		VpcID:             vpc.VpcID,
+		PrivateSubnetIDs:  vpc.PrivateSubnetIDs,
+		PublicAccessCidrs: publicCidrs,
+		Admins:            admins(facts.Caller, cfg.AdminRoleArns),
+		Nodes:             nodes,
+		Region:            facts.Region,
+		Partition:         facts.Partition,
+		Kubeconfig:        cluster.KubeconfigArgs{RoleArn: cfg.KubeconfigRoleArn, Profile: cfg.KubeconfigProfile},
+		WaitForAPI:        opts.WaitForAPI,
+		NamePrefix:        cfg.NamePrefix(),
+		Tags:              cfg.SharedTags(),
+	}
+	if ci.environments != nil {
+		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{PrincipalArn: ci.environments, KubernetesGroups: []string{cluster.EnvironmentsGroup}})
+	}
+	if ci.deploy != nil {
+		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{PrincipalArn: ci.deploy, Policy: cluster.ClusterAdminPolicy})
+	}
+	return cluster.NewEKS(ctx, "cluster", eksArgs)
+}
+
+// ciRoles are the CI roles of a platform with githubOidc (nil without).
+type ciRoles struct {
+	environments, deploy pulumi.StringInput
+}
+
+// buildApps declares each app behind the ingress controller, each in a namespace of its own, or
+// all in the environment's.
+func buildApps(ctx *pulumi.Context, cfg Config, hosts map[string]pulumi.StringInput, k8s *cluster.Result, controller apps.Controller,
+	env *apps.Environment, opts ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	var out []pulumi.Resource
+	for _, a := range cfg.Apps {
+		app, err := apps.NewApp(ctx, a.Name, apps.AppArgs{
+			Name: a.Name, Host: hosts[a.Name], Environment: env, Image: a.Image, Replicas: a.Replicas,
+			Port: a.Port, HealthPath: a.HealthPath, Provider: k8s.Provider, Ready: k8s.Ready,
+			Controller: controller,
+		}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, app)
+	}
+	return out, nil
+}
+
+func nodePorts(cfg Config) ingress.NodePorts {
+	return ingress.NodePorts{HTTP: cfg.HTTPNodePort, HTTPS: cfg.HTTPSNodePort, HealthCheck: cfg.HealthCheckNodePort}
+}
+
+// k3sServerType is the configured server instance type, or a small one of the agents'
+// architecture (Graviton when they are).
+func k3sServerType(cfg Config, arch cluster.Arch) string {
+	if cfg.K3sServerInstanceType != "" {
+		return cfg.K3sServerInstanceType
+	}
+	if arch == cluster.ArchArm64 {
+		return "t4g.small"
+	}
+	return "t3.small"
+}
+
+
+// admins are the principals given cluster-admin: the caller, then the configured roles.
+func admins(caller string, roles []string) []string {
+	out := []string{caller}
+	for _, r := range roles {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

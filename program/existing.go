@@ -1,0 +1,109 @@
+package program
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/outside-in/outside-in/apps"
+	"github.com/outside-in/outside-in/cluster"
+	"github.com/outside-in/outside-in/ingress"
+	"github.com/outside-in/outside-in/internal/envname"
+)
+
+// buildOnExisting registers a stack on a cluster it does not build: an environment in a platform
+// stack's cluster, or the controller and apps on any cluster given by kubeconfig. Neither
+// creates an AWS resource or asks AWS anything.
+func buildOnExisting(ctx *pulumi.Context, cfg Config, opts Options) error {
+	if cfg.Environment() {
+		return buildEnvironment(ctx, cfg)
+	}
+	k8s, err := cluster.NewExisting(ctx, "cluster", cluster.ExistingArgs{Name: "kubeconfig", Kubeconfig: pulumi.String(cfg.Kubeconfig)})
+	if err != nil {
+		return err
+	}
+	edge, err := ingress.NewIngress(ctx, "ingress", ingress.IngressArgs{
+		Kind:               ingress.None,
+		Ports:              nodePorts(cfg),
+		ControllerReplicas: cfg.IngressReplicas,
+		Provider:           k8s.Provider,
+		PublishedHostname:  cfg.Domain,
+		NamePrefix:         cfg.NamePrefix(),
+	})
+	if err != nil {
+		return err
+	}
+	hosts := map[string]pulumi.StringInput{}
+	for _, a := range cfg.Apps {
+		hosts[a.Name] = pulumi.String(a.Host)
+	}
+	if _, err := buildApps(ctx, cfg, hosts, k8s, apps.Controller{
+		Release: edge.Controller, Namespace: pulumi.String(ingress.ControllerNamespace), PodLabels: pulumi.ToStringMap(ingress.ControllerSelector),
+	}, nil); err != nil {
+		return err
+	}
+	ctx.Export("urls", urls(cfg, hosts))
+	// What the balancer in front of the nodes (seed 002's HAProxy) must use.
+	ctx.Export("entryNodePorts", pulumi.IntMap{
+		"http": pulumi.Int(cfg.HTTPNodePort), "https": pulumi.Int(cfg.HTTPSNodePort), "healthCheck": pulumi.Int(cfg.HealthCheckNodePort),
+	})
+	ctx.Export("healthCheck", pulumi.Sprintf("HTTP:%d%s", cfg.HealthCheckNodePort, ingress.HealthCheckPath))
+	return nil
+}
+
+// buildEnvironment registers an environment: a namespace in the platform's cluster with its apps,
+// at <app>-<env>.<envDomain>, served by the platform's controller and load balancer and covered
+// by its wildcard certificate and record.
+func buildEnvironment(ctx *pulumi.Context, cfg Config) error {
+	env, err := envname.FromStack(cfg.Stack)
+	if err != nil {
+		return fmt.Errorf("environment: %w", err) // validate refuses such a stack name first
+	}
+	platform, err := pulumi.NewStackReference(ctx, "platform", &pulumi.StackReferenceArgs{Name: pulumi.String(cfg.PlatformStack)})
+	if err != nil {
+		return fmt.Errorf("environment: reading platform stack %s: %w", cfg.PlatformStack, err)
+	}
+	envDomain := platform.GetStringOutput(pulumi.String(OutputEnvDomain))
+	k8s, err := cluster.NewExisting(ctx, "cluster", cluster.ExistingArgs{
+		Name:       cfg.PlatformStack,
+		Kubeconfig: platform.GetStringOutput(pulumi.String(OutputEnvironmentKubeconfig)),
+	})
+	if err != nil {
+		return err
+	}
+	namespace, err := apps.NewEnvironment(ctx, "environment", apps.EnvironmentArgs{
+		Namespace: envname.Namespace(env), Env: env, Stack: cfg.Stack, Owner: cfg.Owner, ExpiresAt: cfg.ExpiresAt,
+		Provider: k8s.Provider,
+	})
+	if err != nil {
+		return err
+	}
+	hosts := map[string]pulumi.StringInput{}
+	for _, a := range cfg.Apps {
+		label, err := envname.HostLabel(a.Name, env)
+		if err != nil {
+			return fmt.Errorf("environment: app %s: %w", a.Name, err) // validate refuses it first
+		}
+		hosts[a.Name] = pulumi.Sprintf("%s.%s", label, envDomain)
+	}
+	controller := apps.Controller{
+		Namespace: platform.GetStringOutput(pulumi.String(OutputControllerNamespace)),
+		PodLabels: platform.GetOutput(pulumi.String(OutputControllerPodLabels)).ApplyT(func(v any) map[string]string {
+			out := map[string]string{}
+			if m, ok := v.(map[string]any); ok {
+				for k, val := range m {
+					out[k] = fmt.Sprint(val)
+				}
+			}
+			return out
+		}).(pulumi.StringMapOutput),
+	}
+	if _, err := buildApps(ctx, cfg, hosts, k8s, controller, namespace); err != nil {
+		return err
+	}
+	ctx.Export("urls", urls(cfg, hosts))
+	ctx.Export("environment", pulumi.String(env))
+	ctx.Export("namespace", pulumi.String(namespace.Name))
+	ctx.Export("platformStack", pulumi.String(cfg.PlatformStack))
+	return nil
+}

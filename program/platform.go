@@ -1,0 +1,214 @@
+package program
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/outside-in/outside-in/cluster"
+	"github.com/outside-in/outside-in/ingress"
+	"github.com/outside-in/outside-in/internal/iampolicy"
+	"github.com/outside-in/outside-in/internal/kubemeta"
+	"github.com/outside-in/outside-in/internal/naming"
+)
+
+// Platform outputs: what an environment stack reads through its StackReference.
+const (
+	OutputEnvDomain             = "envDomain"
+	OutputEnvironmentKubeconfig = "environmentKubeconfig"
+	OutputIngressClass          = "ingressClass"
+	OutputControllerNamespace   = "controllerNamespace"
+	OutputControllerPodLabels   = "controllerPodLabels"
+)
+
+// GitHubTokenIssuer is GitHub Actions' OIDC issuer.
+const GitHubTokenIssuer = "token.actions.githubusercontent.com"
+
+// Environments is the platform's component for environment stacks: the RBAC of the
+// environments group.
+type Environments struct {
+	pulumi.ResourceState
+}
+
+// GitHubAccess is the platform's component for CI: the GitHub OIDC provider and the CI roles.
+type GitHubAccess struct {
+	pulumi.ResourceState
+}
+
+// exportPlatform exports what environment stacks need, and lets the environments group manage
+// environment namespaces.
+func exportPlatform(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) (pulumi.Resource, error) {
+	c := &Environments{}
+	if err := ctx.RegisterComponentResource("outside-in:platform:Environments", "environments", c); err != nil {
+		return nil, err
+	}
+	if err := environmentsRBAC(ctx, c, k8s); err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"group": pulumi.String(cluster.EnvironmentsGroup)}); err != nil {
+		return nil, fmt.Errorf("platform: registering outputs: %w", err)
+	}
+	ctx.Export(OutputEnvDomain, pulumi.String(cfg.EnvDomain))
+	ctx.Export(OutputEnvironmentKubeconfig, k8s.EnvironmentKubeconfig)
+	ctx.Export(OutputIngressClass, pulumi.String(ingress.IngressClass))
+	ctx.Export(OutputControllerNamespace, pulumi.String(ingress.ControllerNamespace))
+	ctx.Export(OutputControllerPodLabels, pulumi.ToStringMap(ingress.ControllerSelector))
+	return c, nil
+}
+
+// EnvironmentsRules are what an environment stack may do in the platform's cluster: create and
+// delete namespaces (it makes one of its own) and manage, inside namespaces, the kinds of
+// object an environment declares. No cluster-wide object besides namespaces, no RBAC, no
+// secrets of other kinds of workload.
+var EnvironmentsRules = []struct {
+	Groups, Resources []string
+}{
+	{[]string{""}, []string{"namespaces"}},
+	{[]string{""}, []string{"configmaps", "services", "resourcequotas", "limitranges"}},
+	{[]string{"apps"}, []string{"deployments"}},
+	{[]string{"policy"}, []string{"poddisruptionbudgets"}},
+	{[]string{"networking.k8s.io"}, []string{"ingresses", "networkpolicies"}},
+}
+
+// environmentsRBAC binds EnvironmentsGroup to a ClusterRole with EnvironmentsRules.
+func environmentsRBAC(ctx *pulumi.Context, parent pulumi.Resource, k8s *cluster.Result) error {
+	var rules rbacv1.PolicyRuleArray
+	for _, r := range EnvironmentsRules {
+		rules = append(rules, &rbacv1.PolicyRuleArgs{
+			ApiGroups: pulumi.ToStringArray(r.Groups),
+			Resources: pulumi.ToStringArray(r.Resources),
+			Verbs:     pulumi.ToStringArray([]string{"get", "list", "watch", "create", "update", "patch", "delete"}),
+		})
+	}
+	name := "outside-in-environments"
+	labels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String(kubemeta.PartOf)}
+	opts := []pulumi.ResourceOption{pulumi.Parent(parent), pulumi.Provider(k8s.Provider), pulumi.DependsOn(k8s.Ready)}
+	role, err := rbacv1.NewClusterRole(ctx, "environments-role", &rbacv1.ClusterRoleArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: labels},
+		Rules:    rules,
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("platform: environments role: %w", err)
+	}
+	if _, err := rbacv1.NewClusterRoleBinding(ctx, "environments-binding", &rbacv1.ClusterRoleBindingArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: labels},
+		RoleRef: &rbacv1.RoleRefArgs{
+			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("ClusterRole"), Name: role.Metadata.Name().Elem(),
+		},
+		Subjects: rbacv1.SubjectArray{&rbacv1.SubjectArgs{
+			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("Group"), Name: pulumi.String(cluster.EnvironmentsGroup),
+		}},
+	}, opts...); err != nil {
+		return fmt.Errorf("platform: environments binding: %w", err)
+	}
+	return nil
+}
+
+// GitHubTrust lets GitHub Actions workflows of one repository assume a role, from the given
+// subjects only (repo:<owner/name>:pull_request, …:environment:<name>, …).
+func GitHubTrust(providerArn, repository string, subjects []string) iampolicy.Document {
+	subs := make([]string, len(subjects))
+	for i, s := range subjects {
+		subs[i] = "repo:" + repository + ":" + s
+	}
+	return iampolicy.New(iampolicy.Statement{
+		Effect:    "Allow",
+		Principal: map[string][]string{"Federated": {providerArn}},
+		Action:    []string{"sts:AssumeRoleWithWebIdentity"},
+		Condition: map[string]map[string]any{
+			"StringEquals": {GitHubTokenIssuer + ":aud": "sts.amazonaws.com"},
+			"StringLike":   {GitHubTokenIssuer + ":sub": subs},
+		},
+	})
+}
+
+// newCIRoles gives the repository's workflows two roles. The environments role (pull requests
+// and main) can do nothing in AWS; its access entry puts it in EnvironmentsGroup, enough to
+// create and remove environment stacks. The deploy role, only for the listed GitHub
+// environments (approval gates live there), can update the platform itself.
+func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (c *GitHubAccess, environments, deploy pulumi.StringOutput, err error) {
+	c = &GitHubAccess{}
+	if err := ctx.RegisterComponentResource("outside-in:platform:GitHubAccess", "github", c); err != nil {
+		return nil, environments, deploy, err
+	}
+	parent := pulumi.Parent(c)
+	// GitHub's issuer can be registered once per account; a second platform in the account
+	// names the first one's provider instead of creating another.
+	providerArn := pulumi.String(cfg.GithubOidc.ProviderArn).ToStringOutput()
+	if cfg.GithubOidc.ProviderArn == "" {
+		provider, err := iam.NewOpenIdConnectProvider(ctx, "github-oidc", &iam.OpenIdConnectProviderArgs{
+			Url:           pulumi.String("https://" + GitHubTokenIssuer),
+			ClientIdLists: pulumi.StringArray{pulumi.String("sts.amazonaws.com")},
+			Tags:          naming.Tags(cfg.SharedTags(), cfg.NamePrefix()+"-github-oidc"),
+		}, parent)
+		if err != nil {
+			return nil, environments, deploy, fmt.Errorf("platform: GitHub OIDC provider: %w", err)
+		}
+		providerArn = provider.Arn
+	}
+	role := func(name, description string, subjects []string) (*iam.Role, error) {
+		return iam.NewRole(ctx, naming.Child("github", name), &iam.RoleArgs{
+			AssumeRolePolicy: providerArn.ApplyT(func(arn string) string {
+				return GitHubTrust(arn, cfg.GithubOidc.Repository, subjects).JSON()
+			}).(pulumi.StringOutput),
+			Description:        pulumi.String(description),
+			MaxSessionDuration: pulumi.Int(3600),
+			Tags:               naming.Tags(cfg.SharedTags(), cfg.NamePrefix()+"-"+name),
+		}, parent)
+	}
+	envRole, err := role("ci-environments", "outside-in CI: environment stacks of "+cfg.GithubOidc.Repository,
+		[]string{"pull_request", "ref:refs/heads/main"})
+	if err != nil {
+		return nil, environments, deploy, fmt.Errorf("platform: CI environments role: %w", err)
+	}
+	environments = envRole.Arn
+	outputs := pulumi.Map{"environmentsRoleArn": environments}
+	if len(cfg.GithubOidc.Environments) == 0 {
+		return c, environments, deploy, ctx.RegisterResourceOutputs(c, outputs)
+	}
+	var subjects []string
+	for _, e := range cfg.GithubOidc.Environments {
+		subjects = append(subjects, "environment:"+e)
+	}
+	deployRole, err := role("ci-deploy", "outside-in CI: deploys the platform from "+cfg.GithubOidc.Repository, subjects)
+	if err != nil {
+		return nil, environments, deploy, fmt.Errorf("platform: CI deploy role: %w", err)
+	}
+	for i, policy := range DeployManagedPolicies {
+		if _, err := iam.NewRolePolicyAttachment(ctx, naming.Child("github", "ci-deploy-policy", i), &iam.RolePolicyAttachmentArgs{
+			Role:      deployRole.Name,
+			PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/%s", facts.Partition, policy),
+		}, parent); err != nil {
+			return nil, environments, deploy, fmt.Errorf("platform: CI deploy role policy %s: %w", policy, err)
+		}
+	}
+	if _, err := iam.NewRolePolicy(ctx, naming.Child("github", "ci-deploy"), &iam.RolePolicyArgs{
+		Role:   deployRole.ID(),
+		Policy: pulumi.String(DeployInlinePolicy().JSON()),
+	}, parent); err != nil {
+		return nil, environments, deploy, fmt.Errorf("platform: CI deploy role inline policy: %w", err)
+	}
+	outputs["deployRoleArn"] = deployRole.Arn
+	return c, environments, deployRole.Arn, ctx.RegisterResourceOutputs(c, outputs)
+}
+
+// DeployManagedPolicies and DeployInlinePolicy are what `pulumi up` of a full stack needs (the
+// README's prerequisites list the same). AWS has no managed policy for EKS, KMS key
+// administration or SSM parameters, hence the inline part.
+var DeployManagedPolicies = []string{
+	"AmazonEC2FullAccess", "IAMFullAccess", "AmazonRoute53FullAccess",
+	"AWSCertificateManagerFullAccess", "CloudWatchLogsFullAccess",
+}
+
+// DeployInlinePolicy covers EKS, KMS keys, SSM parameters and the caller identity.
+func DeployInlinePolicy() iampolicy.Document {
+	return iampolicy.New(iampolicy.Statement{
+		Sid:      "ClusterKeysParameters",
+		Effect:   "Allow",
+		Action:   []string{"eks:*", "kms:*", "ssm:GetParameter", "ssm:GetParameters", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource", "ssm:DescribeParameters", "sts:GetCallerIdentity"},
+		Resource: []string{"*"},
+	})
+}
