@@ -54,8 +54,19 @@ var ControllerSelector = map[string]string{
 // the controller writes into each Ingress's status: pulumi-kubernetes waits for that status, and
 // kubectl shows where the Ingress is reached.
 func ControllerValues(replicas int, tls bool, vpcCidr string, publishedHostname pulumi.StringInput) map[string]any {
-	trusted := map[string]any{"trustedIPs": []any{vpcCidr}}
-	web := map[string]any{"port": webPort, "exposedPort": 80, "protocol": "TCP", "forwardedHeaders": trusted}
+	web := map[string]any{"port": webPort, "exposedPort": 80, "protocol": "TCP"}
+	websecure := map[string]any{
+		"port": websecurePort, "exposedPort": 443, "protocol": "TCP",
+		// TLS ends at the load balancer; this entry point receives decrypted requests.
+		"http": map[string]any{"tls": map[string]any{"enabled": false}},
+	}
+	if vpcCidr != "" {
+		// X-Forwarded-For is believed only from the load balancer's network; without a VPC
+		// (a cluster given by kubeconfig) it is not believed at all.
+		trusted := map[string]any{"trustedIPs": []any{vpcCidr}}
+		web["forwardedHeaders"] = trusted
+		websecure["forwardedHeaders"] = trusted
+	}
 	if tls {
 		// Plain HTTP that reaches the controller is redirected to HTTPS.
 		web["http"] = map[string]any{"redirections": map[string]any{"entryPoint": map[string]any{
@@ -85,14 +96,7 @@ func ControllerValues(replicas int, tls bool, vpcCidr string, publishedHostname 
 		// The program declares the entry Service itself (see entryService); the chart's own
 		// would be a LoadBalancer Service that a cloud controller could act on.
 		"service": map[string]any{"enabled": false},
-		"ports": map[string]any{
-			"web": web,
-			"websecure": map[string]any{
-				"port": websecurePort, "exposedPort": 443, "protocol": "TCP", "forwardedHeaders": trusted,
-				// TLS ends at the load balancer; this entry point receives decrypted requests.
-				"http": map[string]any{"tls": map[string]any{"enabled": false}},
-			},
-		},
+		"ports": map[string]any{"web": web, "websecure": websecure},
 		"podDisruptionBudget": map[string]any{"enabled": true, "maxUnavailable": 1},
 		"resources": map[string]any{
 			"requests": map[string]any{"cpu": "100m", "memory": "128Mi"},

@@ -2,7 +2,6 @@ package ingress
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -99,20 +98,4 @@ func TestControllerValues(t *testing.T) {
 
 	plain := ControllerValues(2, false, "10.0.0.0/16", pulumi.String("lb-1.elb.example"))
 	assert.Nil(t, plain["ports"].(map[string]any)["web"].(map[string]any)["http"], "no redirect without TLS")
-}
-
-func TestHTTPDConfig(t *testing.T) {
-	conf := HTTPDConfig(8080, "web.example.com")
-	for _, want := range []string{
-		"Listen 8080\n", "ServerName web.example.com\n", `PidFile "/usr/local/apache2/logs/httpd.pid"`,
-		`DefaultRuntimeDir "/usr/local/apache2/logs"`, "ErrorLog /proc/self/fd/2", "CustomLog /proc/self/fd/1",
-		"LoadModule unixd_module", "ServerTokens Prod",
-	} {
-		assert.Contains(t, conf, want)
-	}
-	assert.NotContains(t, conf, "Listen 80\n", "a non-root httpd cannot bind port 80")
-	assert.Contains(t, conf, `"%{X-Forwarded-For}i %h`, "percent signs survive formatting")
-	page := IndexPage("web8080", "<b>x</b>.example.com")
-	assert.Contains(t, page, "web8080")
-	assert.False(t, strings.Contains(page, "<b>x"), "hostnames are escaped")
 }

@@ -127,8 +127,10 @@ const (
 )
 
 // DefaultAppImage is the Apache httpd image apps run unless they name another: the official
-// image, pinned to a 2.4 release.
-const DefaultAppImage = "httpd:2.4.65"
+// image's 2.4.68 release, pinned by the digest of its multi-architecture index
+// (docker-library/repo-info repos/httpd/remote/2.4.68.md, built 2026-09-19), so the bytes a node
+// runs never change under a stack and IfNotPresent is the right pull policy.
+const DefaultAppImage = "httpd:2.4.68@sha256:454942557d44332cd7e4ae415e7ec9b4dbbf01b4a042491f423fcaf10a32ce9f"
 
 // DefaultKubernetesVersion is in EKS standard support until 2027-03-27.
 const DefaultKubernetesVersion = "1.35"

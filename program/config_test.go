@@ -9,22 +9,24 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/network"
+	"github.com/outside-in/outside-in/offline/fakeaws"
 )
 
 var minimal = map[string]string{KeyDomain: "example.com", KeyAdminCidrs: `["203.0.113.10/32"]`}
 
+// parse runs Parse on the minimal stack plus extra outside-in keys.
 func parse(t *testing.T, extra map[string]string) (Config, error) {
 	t.Helper()
-	raw := map[string]string{}
+	all := map[string]string{}
 	for k, v := range minimal {
-		raw[k] = v
+		all[Namespace+":"+k] = v
 	}
 	for k, v := range extra {
-		raw[k] = v
+		all[Namespace+":"+k] = v
 	}
-	return Parse("outside-in", "dev", raw)
+	c, _, err := Parse("outside-in", "dev", all)
+	return c, err
 }
 
 func TestDefaults(t *testing.T) {
@@ -36,6 +38,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 2, c.AzCount)
 	assert.True(t, c.TLS)
 	assert.Equal(t, "alb", c.LoadBalancer)
+	assert.Equal(t, DefaultKubernetesVersion, c.KubernetesVersion, "EKS's default version when none is set")
 	assert.Equal(t, map[string]string{"outside-in:project": "outside-in", "outside-in:stack": "dev", "managed-by": "pulumi"}, c.SharedTags())
 }
 
@@ -54,9 +57,10 @@ func TestMissingIsNotMalformed(t *testing.T) {
 }
 
 func TestAppFieldsDefaultOneByOne(t *testing.T) {
-	c, err := parse(t, map[string]string{KeyApps: `[{"name":"api","host":"api.example.com","port":9000}]`})
+	c, err := parse(t, map[string]string{KeyApps: `[{"name":"api","port":9000}]`})
 	require.NoError(t, err)
-	assert.Equal(t, []App{{Name: "api", Host: "api.example.com", Image: DefaultAppImage, Replicas: 2, Port: 9000, HealthPath: "/index.html"}}, c.Apps)
+	assert.Equal(t, []App{{Name: "api", Host: "api.example.com", Image: DefaultAppImage, Replicas: 2, Port: 9000, HealthPath: "/index.html"}}, c.Apps,
+		"an app without a host is served at <name>.<domain>")
 }
 
 func TestAZNamesSetTheCount(t *testing.T) {
@@ -76,23 +80,44 @@ func TestAllProblemsAtOnce(t *testing.T) {
 	assert.ElementsMatch(t, []string{KeyAzCount, KeyNatStrategy, KeyLoadBalancer}, keys)
 }
 
+// The k3s mode derives its Kubernetes version from the k3s release and refuses EKS's keys.
+func TestK3sMode(t *testing.T) {
+	c, err := parse(t, map[string]string{KeyClusterMode: "k3s"})
+	require.NoError(t, err)
+	assert.Equal(t, "v1.34.3+k3s1", c.K3sVersion)
+	assert.Equal(t, "1.34", c.KubernetesVersion)
+	assert.Equal(t, 1, c.K3sServers)
+
+	_, err = parse(t, map[string]string{KeyClusterMode: "k3s", KeyAddonVersions: `{"coredns":"v1.14.3-eksbuild.3"}`})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `outside-in:addonVersions = "{\"coredns\":\"v1.14.3-eksbuild.3\"}": applies only to clusterMode eks`)
+
+	_, err = parse(t, map[string]string{KeyK3sServers: "3"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `outside-in:k3sServers = "3": applies only to clusterMode k3s`)
+}
+
 // The engine passes every key of the stack in PULUMI_CONFIG; a key the program does not know is
-// reported, not ignored.
+// reported, not ignored, and so is a key of the aws provider that does not exist.
 func TestEngineConfigSeesUnknownKeys(t *testing.T) {
-	all := map[string]string{"outside-in:domain": "example.com", "outside-in:natStrategyy": "Single", "aws:region": "eu-west-1"}
+	all := map[string]string{"outside-in:domain": "example.com", "outside-in:natStrategyy": "Single", "aws:regoin": "eu-west-1",
+		"outside-in:adminCidrs": `["203.0.113.10/32"]`, "outsidein:tls": "false"}
 	b, err := json.Marshal(all)
 	require.NoError(t, err)
 	t.Setenv(pulumi.EnvConfig, string(b))
-	var raw map[string]string
+	var got map[string]string
 	_, err = fakeaws.Run("outside-in", "dev", fakeaws.Options{}, all, func(ctx *pulumi.Context) error {
-		raw = EngineConfig(ctx)
+		got = EngineConfig(ctx)
 		return nil
 	})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"domain": "example.com", "natStrategyy": "Single"}, raw)
-	_, err = Parse("outside-in", "dev", raw)
+	assert.Equal(t, all, got)
+	_, warnings, err := Parse("outside-in", "dev", got)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "did you mean natStrategy?")
+	assert.Contains(t, err.Error(), `outside-in:natStrategyy = "Single": unknown key; did you mean natStrategy?`)
+	assert.Contains(t, err.Error(), `aws:regoin = "eu-west-1": is not a configuration key of the aws provider; did you mean aws:region?`)
+	require.Len(t, warnings, 1)
+	assert.Contains(t, warnings[0], `outsidein:tls is in namespace "outsidein", which outside-in does not read; did you mean outside-in:tls?`)
 }
 
 func TestSanitizeName(t *testing.T) {

@@ -28,7 +28,7 @@ type tb interface {
 // resources (ids and names the fake returned), never from the configuration.
 func checkRequestPath(t tb, res *plan.Result) {
 	t.Helper()
-	cfg, err := program.Parse(plan.Project, res.Stack.Name, res.Stack.Raw())
+	cfg, _, err := program.Parse(plan.Project, res.Stack.Name, res.Stack.Config)
 	require.NoError(t, err)
 	paths, err := res.Trace()
 	require.NoError(t, err)

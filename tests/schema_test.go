@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
+	"github.com/outside-in/outside-in/offline/plan"
 	"github.com/outside-in/outside-in/program"
 )
 
@@ -55,37 +55,20 @@ func TestPulumiYamlDeclaresEveryKey(t *testing.T) {
 	}
 }
 
-// The defaults Pulumi.yaml declares (the Pulumi CLI passes them to the program) are the
-// program's own defaults: a stack that sets a key to its declared default builds the same as
-// one that leaves it out.
+// The defaults Pulumi.yaml declares (Pulumi's loader applies them before the program runs) are
+// the program's own defaults: a stack that sets only the required keys builds the same whether
+// the defaults come from Pulumi.yaml or from the program.
 func TestPulumiYamlDefaultsAreTheProgramDefaults(t *testing.T) {
-	base := map[string]string{program.KeyDomain: "example.com", program.KeyAdminCidrs: `["203.0.113.10/32"]`}
-	want, err := program.Parse("outside-in", "dev", base)
+	file := filepath.Join(t.TempDir(), "Pulumi.defaults.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("config:\n  outside-in:domain: example.com\n  outside-in:adminCidrs: [203.0.113.10/32]\n"), 0o644))
+	loaded, err := plan.LoadStack(filepath.Join(root, "Pulumi.yaml"), file)
+	require.NoError(t, err)
+	require.Greater(t, len(loaded.Config), 40, "the loader applied every declared default")
+	got, _, err := program.Parse("outside-in", "defaults", loaded.Config)
 	require.NoError(t, err)
 
-	withDefaults := map[string]string{}
-	for k, v := range base {
-		withDefaults[k] = v
-	}
-	declared := 0
-	for key, decl := range projectSchema(t) {
-		name := strings.TrimPrefix(key, program.Namespace+":")
-		if decl.Default == nil {
-			assert.Equal(t, program.KeyDomain, name, "only domain is required")
-			continue
-		}
-		if _, set := base[name]; set {
-			continue
-		}
-		var s string
-		if json.Unmarshal(decl.Default, &s) != nil {
-			s = string(decl.Default)
-		}
-		withDefaults[name] = s
-		declared++
-	}
-	require.Greater(t, declared, 30)
-	got, err := program.Parse("outside-in", "dev", withDefaults)
+	want, _, err := program.Parse("outside-in", "defaults", map[string]string{
+		"outside-in:domain": "example.com", "outside-in:adminCidrs": `["203.0.113.10/32"]`})
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
 }

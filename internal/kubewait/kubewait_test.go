@@ -2,9 +2,17 @@ package kubewait
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -128,13 +136,32 @@ func TestWaitGivesUpOnWorkersThatNeverBecomeReady(t *testing.T) {
 // on the TLS error instead of talking to it.
 func TestWaitRefusesAnUntrustedServer(t *testing.T) {
 	trusted := newServer(t, 0, nil)
-	other := newServer(t, 0, nil)
-	cfg := trusted.kubeconfig()
-	cfg = strings.Replace(cfg, trusted.URL, other.URL, 1)
+	other := &server{}
+	other.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		other.readyz.Add(1)
+		fmt.Fprint(w, "ok")
+	}))
+	other.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
+	other.StartTLS()
+	t.Cleanup(other.Close)
+	cfg := strings.Replace(trusted.kubeconfig(), trusted.URL, other.URL, 1)
 	err := Wait(context.Background(), cfg, Options{Timeout: 200 * time.Millisecond, Interval: 20 * time.Millisecond})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate")
 	assert.Zero(t, other.readyz.Load(), "no request reached the untrusted server's handler")
+}
+
+// selfSigned is a certificate for 127.0.0.1 that no kubeconfig here trusts.
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "impostor"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 func TestWaitRejectsAMalformedKubeconfig(t *testing.T) {

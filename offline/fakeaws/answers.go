@@ -47,13 +47,26 @@ func (r *request) set(key string, v any) {
 	r.outputs[resource.PropertyKey(key)] = resource.NewPropertyValue(v)
 }
 
-// str is a string input, or "" when absent or not a known string.
+// str is a string input, or "" when absent or not a known string. A secret is read through, as
+// the provider reads it.
 func (r *request) str(key string) string {
 	v, ok := r.inputs[resource.PropertyKey(key)]
-	if !ok || !v.IsString() {
+	if !ok {
 		return ""
 	}
-	return v.StringValue()
+	for {
+		switch {
+		case v.IsSecret():
+			v = v.SecretValue().Element
+			continue
+		case v.IsOutput() && v.OutputValue().Known:
+			v = v.OutputValue().Element
+			continue
+		case v.IsString():
+			return v.StringValue()
+		}
+		return ""
+	}
 }
 
 // physicalName is the "name" input, or the auto-name Pulumi would give: the logical name and

@@ -19,6 +19,9 @@ var addonDefaults = map[string]map[string]string{
 	"vpc-cni":    {"*": "v1.20.1-eksbuild.3"},
 	"coredns":    {"*": "v1.14.3-eksbuild.3"},
 	"kube-proxy": {"1.35": "v1.35.3-eksbuild.13", "1.36": "v1.36.0-eksbuild.14"},
+	// Seen as the default for Kubernetes 1.30-1.34 in `aws eks describe-addon-versions` output
+	// quoted in public repositories (2025-2026).
+	"eks-pod-identity-agent": {"*": "v1.3.8-eksbuild.2"},
 }
 
 var invokes = map[string]func(*Fake, resource.PropertyMap) (map[string]any, error){

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -31,17 +30,6 @@ type Stack struct {
 	Config map[string]string
 	// Warnings are what Pulumi's loader said about the stack file (an empty value, say).
 	Warnings []string
-}
-
-// Raw returns the outside-in keys without their namespace.
-func (s Stack) Raw() map[string]string {
-	raw := map[string]string{}
-	for k, v := range s.Config {
-		if name, ok := strings.CutPrefix(k, program.Namespace+":"); ok {
-			raw[name] = v
-		}
-	}
-	return raw
 }
 
 // Region is the stack's aws:region.

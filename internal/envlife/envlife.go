@@ -1,0 +1,199 @@
+// Package envlife runs the lifecycle of ephemeral stacks over Pulumi's Automation API: it
+// creates or updates an environment stack in a platform's cluster (or a full stack copied from
+// a stack file), lists them with owner, age, expiry and URLs, destroys and removes one, and
+// reaps every stack whose expiry has passed.
+//
+// An ephemeral stack is marked by stack tags, which the Automation API cannot filter on, so
+// every listing reads the tags of each stack. The tags are written before the first `up`, so a
+// stack whose first update fails is still owned, dated and reaped. Stacks without the marker
+// tag, and platform stacks (stacks exporting envDomain), are never touched.
+//
+// The program runs inline (Manager.Program) in the project directory (Manager.WorkDir, holding
+// Pulumi.yaml), so cmd/env runs the project's real program and tests run small ones; the
+// Pulumi CLI only drives the engine and the backend (PULUMI_BACKEND_URL in Manager.EnvVars).
+package envlife
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Stack tags that make a stack ephemeral. Pulumi tag names allow letters, digits and - _ . :.
+const (
+	// TagKind marks a stack as made by env up; its value is a Kind. Only stacks with it are
+	// ever listed, taken down or reaped.
+	TagKind = "outside-in:ephemeral"
+	// TagOwner names who the stack belongs to (a person, or "ci" for pull requests).
+	TagOwner = "owner"
+	// TagExpiresAt is when the reaper may remove the stack, RFC 3339 in UTC.
+	TagExpiresAt = "expires-at"
+	// TagCreatedAt is when env up first made the stack, RFC 3339 in UTC; it is never rewritten.
+	TagCreatedAt = "created-at"
+)
+
+// Kind is what an ephemeral stack builds.
+type Kind string
+
+const (
+	// KindEnvironment is an environment stack: a namespace and apps in a platform's cluster.
+	KindEnvironment Kind = "environment"
+	// KindFullStack is a whole stack of its own (VPC, cluster, load balancer), e.g. k3s.
+	KindFullStack Kind = "full-stack"
+)
+
+// Config keys (namespace outside-in) that env up sets. They are the program's keys
+// (program.KeyClusterMode and the others); spelled out here so that the lifecycle code does
+// not depend on the program's package, which tests replace with inline programs.
+const (
+	configNamespace     = "outside-in"
+	keyClusterMode      = configNamespace + ":clusterMode"
+	keyPlatformStack    = configNamespace + ":platformStack"
+	keyOwner            = configNamespace + ":owner"
+	keyExpiresAt        = configNamespace + ":expiresAt"
+	clusterModeExisting = "existing"
+)
+
+// Outputs the lifecycle reads.
+const (
+	// OutputURLs is the map of app name to URL every stack of the program exports.
+	OutputURLs = "urls"
+	// OutputEnvDomain is exported by platform stacks only; a stack exporting it is never reaped.
+	OutputEnvDomain = "envDomain"
+)
+
+// deleteUnreachable lets pulumi-kubernetes drop resources from the state when their cluster no
+// longer answers. Without it, an environment whose platform cluster was destroyed first could
+// never be destroyed: every delete would fail on an unreachable API server.
+const deleteUnreachable = "PULUMI_K8S_DELETE_UNREACHABLE"
+
+// Manager runs lifecycle operations on the stacks of one project and backend.
+type Manager struct {
+	// WorkDir is the project directory: it holds Pulumi.yaml, and env up writes each stack's
+	// settings there as Pulumi.<stack>.yaml.
+	WorkDir string
+	// Program is the project's program, run inline by up.
+	Program pulumi.RunFunc
+	// Pulumi is the CLI that drives the engine (see auto.NewPulumiCommand).
+	Pulumi auto.PulumiCommand
+	// EnvVars are set for every CLI run: PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE, ...
+	EnvVars map[string]string
+	// Progress receives the engine's output of up and destroy; nil discards it.
+	Progress io.Writer
+	// Now is the clock; nil means time.Now. Tests set it to make stacks expire.
+	Now func() time.Time
+}
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (m *Manager) progress() io.Writer {
+	if m.Progress != nil {
+		return m.Progress
+	}
+	return io.Discard
+}
+
+// workspace opens the project directory with the manager's CLI, program and environment, plus
+// extra environment variables.
+func (m *Manager) workspace(ctx context.Context, extra map[string]string) (auto.Workspace, error) {
+	if m.WorkDir == "" || m.Program == nil || m.Pulumi == nil {
+		return nil, fmt.Errorf("envlife: the manager needs WorkDir, Program and Pulumi")
+	}
+	env := maps.Clone(m.EnvVars)
+	if env == nil {
+		env = map[string]string{}
+	}
+	maps.Copy(env, extra)
+	ws, err := auto.NewLocalWorkspace(ctx,
+		auto.WorkDir(m.WorkDir), auto.Program(m.Program), auto.Pulumi(m.Pulumi), auto.EnvVars(env))
+	if err != nil {
+		return nil, fmt.Errorf("envlife: opening the project in %s: %w", m.WorkDir, err)
+	}
+	return ws, nil
+}
+
+// Info describes an ephemeral stack as its tags and outputs tell it.
+type Info struct {
+	// Stack is the stack's name as the backend lists it.
+	Stack string
+	Kind  Kind
+	Owner string
+	// CreatedAt is zero when the tag is missing or unreadable; LastUpdate when the stack was
+	// never updated.
+	CreatedAt  time.Time
+	LastUpdate time.Time
+	// ExpiresAt is zero when the tag is missing; BadExpiry then or when it does not parse.
+	ExpiresAt time.Time
+	BadExpiry string
+	// URLs maps each app to its URL, from the urls output.
+	URLs map[string]string
+	// Platform reports that the stack exports envDomain: a platform, never reaped.
+	Platform bool
+}
+
+// Expired reports whether the stack's expiry has passed at now.
+func (i Info) Expired(now time.Time) bool {
+	return !i.ExpiresAt.IsZero() && !now.Before(i.ExpiresAt)
+}
+
+// readInfo reads the tags of a listed stack and, for an ephemeral one, its outputs. ok is
+// false for a stack without the TagKind marker, whose outputs are not read.
+func readInfo(ctx context.Context, ws auto.Workspace, s auto.StackSummary) (info Info, ok bool, err error) {
+	tags, err := ws.ListTags(ctx, s.Name)
+	if err != nil {
+		return Info{}, false, fmt.Errorf("reading the tags of stack %s: %w", s.Name, err)
+	}
+	kind, ok := tags[TagKind]
+	if !ok {
+		return Info{Stack: s.Name}, false, nil
+	}
+	info = Info{Stack: s.Name, Kind: Kind(kind), Owner: tags[TagOwner]}
+	info.CreatedAt, _ = time.Parse(time.RFC3339, tags[TagCreatedAt])
+	info.LastUpdate = parseLastUpdate(s.LastUpdate)
+	if raw, set := tags[TagExpiresAt]; !set {
+		info.BadExpiry = "no " + TagExpiresAt + " tag"
+	} else if info.ExpiresAt, err = time.Parse(time.RFC3339, raw); err != nil {
+		info.BadExpiry = fmt.Sprintf("%s tag %q is not an RFC 3339 time", TagExpiresAt, raw)
+	}
+	outputs, err := ws.StackOutputs(ctx, s.Name)
+	if err != nil {
+		return info, true, fmt.Errorf("reading the outputs of stack %s: %w", s.Name, err)
+	}
+	_, info.Platform = outputs[OutputEnvDomain]
+	info.URLs = urlsOf(outputs)
+	return info, true, nil
+}
+
+// parseLastUpdate reads StackSummary.LastUpdate, which the CLI writes as RFC 3339 (with
+// fractional seconds on some backends); an empty or odd value gives the zero time.
+func parseLastUpdate(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func urlsOf(outputs auto.OutputMap) map[string]string {
+	out := map[string]string{}
+	v, ok := outputs[OutputURLs]
+	if !ok {
+		return out
+	}
+	if m, ok := v.Value.(map[string]any); ok {
+		for app, u := range m {
+			out[app] = fmt.Sprint(u)
+		}
+	}
+	return out
+}
