@@ -62,13 +62,11 @@ type APIWaiter func(ctx context.Context, kubeconfig string, opts kubewait.Option
 // that the provider built from it makes no call the cluster would refuse. On preview nothing
 // waits: the values are unknown or the cluster is already serving.
 func gateOnAPI(ctx *pulumi.Context, kubeconfig pulumi.StringOutput, after []pulumi.Resource, wait APIWaiter, opts kubewait.Options) pulumi.StringOutput {
+	// A resource's URN resolves when its registration returns, which is once it is created;
+	// unlike its id, it is known on preview too.
 	var deps []any
 	for _, r := range after {
-		if cr, ok := r.(pulumi.CustomResource); ok {
-			deps = append(deps, cr.ID())
-		} else {
-			deps = append(deps, r.URN())
-		}
+		deps = append(deps, r.URN())
 	}
 	return pulumi.All(kubeconfig, pulumi.All(deps...)).ApplyT(func(v []any) (string, error) {
 		k := v[0].(string)

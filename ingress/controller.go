@@ -95,8 +95,8 @@ func ControllerValues(replicas int, tls bool, vpcCidr string, publishedHostname 
 		},
 		// The program declares the entry Service itself (see entryService); the chart's own
 		// would be a LoadBalancer Service that a cloud controller could act on.
-		"service": map[string]any{"enabled": false},
-		"ports": map[string]any{"web": web, "websecure": websecure},
+		"service":             map[string]any{"enabled": false},
+		"ports":               map[string]any{"web": web, "websecure": websecure},
 		"podDisruptionBudget": map[string]any{"enabled": true, "maxUnavailable": 1},
 		"resources": map[string]any{
 			"requests": map[string]any{"cpu": "100m", "memory": "128Mi"},

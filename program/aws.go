@@ -259,7 +259,6 @@ func k3sServerType(cfg Config, arch cluster.Arch) string {
 	return "t3.small"
 }
 
-
 // admins are the principals given cluster-admin: the caller, then the configured roles.
 func admins(caller string, roles []string) []string {
 	out := []string{caller}

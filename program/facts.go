@@ -38,7 +38,6 @@ func AMIParameter(a cluster.Arch) string {
 	return "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-" + string(a)
 }
 
-
 // LookUp reads the facts the configuration needs from the account and region.
 func LookUp(ctx *pulumi.Context, cfg Config) (Facts, error) {
 	var f Facts

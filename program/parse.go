@@ -83,6 +83,10 @@ func Parse(project, stack string, config map[string]string) (Config, []string, e
 	problems = append(problems, awsProblems...)
 	c.Region = others["aws:region"]
 	problems = append(problems, c.modeProblems(set, &defaults)...)
+	if len(c.AzNames) > 0 && c.AzCount != defaults.AzCount && c.AzCount != len(c.AzNames) {
+		problems = append(problems, Problem{Key: KeyAzCount, Value: fmt.Sprint(c.AzCount),
+			Want: fmt.Sprintf("but azNames lists %d zones; remove azCount (azNames sets the count) or make them agree", len(c.AzNames))})
+	}
 
 	// Keys that failed to parse keep their defaults, so validating the rest adds no noise.
 	c.derive()

@@ -22,12 +22,16 @@ func TestBadConfigRegistersNothing(t *testing.T) {
 			if c.NoZone {
 				opts.Zones = map[string]string{}
 			}
-			res, err := plan.Run(with(dev, c.Set, c.Unset...), opts)
+			s := with(dev, c.Set, c.Unset...)
+			for k, v := range c.SetOther {
+				s.Config[k] = v
+			}
+			res, err := plan.Run(s, opts)
 			require.Error(t, err)
 			var ce *program.ConfigError
 			require.True(t, errors.As(err, &ce), "want a configuration error, got %v", err)
 			msg := err.Error()
-			assert.Contains(t, msg, fmt.Sprintf("%s:%s = %q", program.Namespace, c.Key, c.Value))
+			assert.Contains(t, msg, c.Message())
 			assert.Contains(t, msg, c.Want)
 			assert.Contains(t, msg, "nothing was created")
 			require.NotNil(t, res.Fake)

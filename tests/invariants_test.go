@@ -115,7 +115,7 @@ func checkRequestPath(t tb, res *plan.Result) {
 	checkSecurityGroups(t, res, cfg, paths[0])
 	checkAttachments(t, res, paths[0])
 	checkKubernetesObjects(t, res)
-	release := res.OfType("kubernetes:helm.sh/v3:Release")[0]
+	release := controllerRelease(t, res)
 	assert.Equal(t, paths[0].LB.DNSName, release.In("values", "providers", "kubernetesIngress", "ingressEndpoint", "hostname"),
 		"Traefik publishes the stack's load balancer in Ingress status, which pulumi-kubernetes waits for")
 	assert.Equal(t, true, release.In("skipCrds"), "no CRDs left behind by Helm")
@@ -128,8 +128,7 @@ func checkRequestPath(t tb, res *plan.Result) {
 // ports the listeners use and the health-check port; the only CIDR rules are the listeners'.
 func checkSecurityGroups(t tb, res *plan.Result, cfg program.Config, p plan.Path) {
 	t.Helper()
-	nodeSG := res.Named("aws:ec2/securityGroup:SecurityGroup", "cluster-node-sg")
-	require.NotNil(t, nodeSG)
+	nodeSG := nodeSecurityGroup(t, res, cfg)
 	lbSG := p.LB.SecurityGroups[0]
 	wantNodePorts := []int{p.Health.Port}
 	listenerPorts := []int{}
@@ -141,7 +140,11 @@ func checkSecurityGroups(t tb, res *plan.Result, cfg program.Config, p plan.Path
 	}
 	var nodePorts []int
 	cidrRules := 0
+	ingressLayer := res.Named("outside-in:ingress:Ingress", "ingress").URN
 	for _, rule := range res.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+		if rule.Parent != ingressLayer {
+			continue // the cluster's own rules: checkClusterRules
+		}
 		port := int(rule.In("fromPort").(float64))
 		assert.Equal(t, rule.In("fromPort"), rule.In("toPort"), "single-port rules only")
 		if rule.In("securityGroupId") == nodeSG.ID {
@@ -159,20 +162,67 @@ func checkSecurityGroups(t tb, res *plan.Result, cfg program.Config, p plan.Path
 	}
 	assert.ElementsMatch(t, wantNodePorts, nodePorts)
 	assert.Equal(t, len(listenerPorts)*len(cfg.AllowedCidrs), cidrRules)
+	egress := 0
 	for _, rule := range res.OfType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") {
+		if rule.Parent != ingressLayer {
+			continue
+		}
+		egress++
 		assert.Equal(t, lbSG, rule.In("securityGroupId"))
 		assert.Equal(t, nodeSG.ID, rule.In("referencedSecurityGroupId"), "the load balancer sends to the nodes only")
 	}
+	assert.Equal(t, len(wantNodePorts), egress)
+	// Whatever the cluster adds, no rule opens a node to a CIDR.
+	for _, rule := range res.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+		if rule.In("securityGroupId") == nodeSG.ID {
+			assert.Nil(t, rule.In("cidrIpv4"), "rule %s opens the nodes to a CIDR", rule.Name)
+		}
+	}
+}
+
+// nodeSecurityGroup is the group of the nodes the load balancer sends to: the node group's on
+// EKS, the agents' on k3s.
+func nodeSecurityGroup(t tb, res *plan.Result, cfg program.Config) *fakeaws.Resource {
+	t.Helper()
+	name := "cluster-node-sg"
+	if cfg.ClusterMode == program.ClusterModeK3s {
+		name = "cluster-agents-sg"
+	}
+	sg := res.Named("aws:ec2/securityGroup:SecurityGroup", name)
+	require.NotNil(t, sg, "no security group %s", name)
+	return sg
+}
+
+// nodeAutoscalingGroup is the name of the autoscaling group of the nodes: the one EKS made for
+// the managed node group, or the agents' group.
+func nodeAutoscalingGroup(t tb, res *plan.Result) string {
+	t.Helper()
+	if ng := res.OfType("aws:eks/nodeGroup:NodeGroup"); len(ng) > 0 {
+		require.Len(t, ng, 1)
+		name, _ := ng[0].Out("resources", 0, "autoscalingGroups", 0, "name").(string)
+		require.NotEmpty(t, name)
+		return name
+	}
+	groups := res.OfType("aws:autoscaling/group:Group")
+	require.Len(t, groups, 1, "one autoscaling group of agents")
+	name, _ := groups[0].Out("name").(string)
+	require.NotEmpty(t, name)
+	return name
+}
+
+// controllerRelease is the ingress controller's Helm release.
+func controllerRelease(t tb, res *plan.Result) *fakeaws.Resource {
+	t.Helper()
+	r := res.Named("kubernetes:helm.sh/v3:Release", "ingress-controller")
+	require.NotNil(t, r, "no ingress controller release")
+	return r
 }
 
 // checkAttachments: the node group's autoscaling group is attached to every target group (or to
 // the classic ELB), by the names and ARNs the fake returned.
 func checkAttachments(t tb, res *plan.Result, p plan.Path) {
 	t.Helper()
-	ng := res.OfType("aws:eks/nodeGroup:NodeGroup")
-	require.Len(t, ng, 1)
-	asg := ng[0].Out("resources", 0, "autoscalingGroups", 0, "name")
-	require.NotEmpty(t, asg)
+	asg := nodeAutoscalingGroup(t, res)
 	attachments := res.OfType("aws:autoscaling/attachment:Attachment")
 	var attached []string
 	for _, a := range attachments {
@@ -231,11 +281,10 @@ func checkKubernetesObjects(t tb, res *plan.Result) {
 			assert.True(t, budgets[fmt.Sprint(fakeaws.Get(o, "metadata", "namespace"))], "a PDB beside every Deployment")
 		}
 	}
-	release := res.OfType("kubernetes:helm.sh/v3:Release")
-	require.Len(t, release, 1)
-	assert.GreaterOrEqual(t, release[0].In("values", "deployment", "replicas"), 2.0)
-	assert.Equal(t, false, release[0].In("values", "service", "enabled"), "the chart builds no Service of its own")
-	assert.Equal(t, true, release[0].In("values", "podDisruptionBudget", "enabled"))
+	release := controllerRelease(t, res)
+	assert.GreaterOrEqual(t, release.In("values", "deployment", "replicas"), 2.0)
+	assert.Equal(t, false, release.In("values", "service", "enabled"), "the chart builds no Service of its own")
+	assert.Equal(t, true, release.In("values", "podDisruptionBudget", "enabled"))
 }
 
 func exported(t tb, res *plan.Result, name string) any {

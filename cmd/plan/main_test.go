@@ -66,10 +66,16 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 }
 
-// Every bad configuration exits 2 with the validation message, never a panic.
+// Every bad configuration, written into a stack file, exits 2 with the validation message,
+// never a panic. A value of the wrong type for its declared key is refused by Pulumi's own
+// loader first, as the Pulumi CLI refuses it.
 func TestBadConfigExits2(t *testing.T) {
-	dev, err := plan.LoadStack("../../Pulumi.yaml", "../../Pulumi.dev.yaml")
+	raw, err := os.ReadFile("../../Pulumi.dev.yaml")
 	require.NoError(t, err)
+	var dev struct {
+		Config map[string]any `json:"config"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &dev))
 	for _, c := range tests.BadConfigs {
 		if c.NoZone {
 			continue // the file format has no way to say the account has no zone
@@ -80,7 +86,10 @@ func TestBadConfigExits2(t *testing.T) {
 				cfg[k] = v
 			}
 			for k, v := range c.Set {
-				cfg["outside-in:"+k] = v
+				cfg["outside-in:"+k] = asWritten(v)
+			}
+			for k, v := range c.SetOther {
+				cfg[k] = asWritten(v)
 			}
 			for _, k := range c.Unset {
 				delete(cfg, "outside-in:"+k)
@@ -93,9 +102,25 @@ func TestBadConfigExits2(t *testing.T) {
 			code, out, errOut := plan_(t, "--config", file)
 			assert.Equal(t, 2, code)
 			assert.Empty(t, out)
-			assert.Contains(t, errOut, fmt.Sprintf("outside-in:%s = %q", c.Key, c.Value))
-			assert.Contains(t, errOut, c.Want)
+			assert.Contains(t, errOut, c.Message())
+			if c.PulumiType != "" {
+				assert.Contains(t, errOut, fmt.Sprintf("must be of type '%s'", c.PulumiType), "Pulumi's loader refuses it first")
+			} else {
+				assert.Contains(t, errOut, c.Want)
+			}
 			assert.NotContains(t, errOut, "goroutine")
 		})
 	}
+}
+
+// asWritten is a configuration value as a stack file holds it: JSON lists and maps as YAML
+// structure, anything else as the scalar it is.
+func asWritten(v string) any {
+	if strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{") {
+		var out any
+		if json.Unmarshal([]byte(v), &out) == nil {
+			return out
+		}
+	}
+	return v
 }
