@@ -21,111 +21,111 @@ log() { echo "outside-in-k3s: $*" >&2; }
 # retry runs a command until it succeeds, at most 30 times 10 s apart: the NAT route, the
 # instance role and the first server may each come up a little after this node.
 retry() {
-	local n=0
-	until "$@"; do
-		n=$((n + 1))
-		if [ "$n" -ge 30 ]; then
-			log "giving up after $n attempts: $*"
-			return 1
-		fi
-		sleep 10
-	done
+  local n=0
+  until "$@"; do
+    n=$((n + 1))
+    if [ "$n" -ge 30 ]; then
+      log "giving up after $n attempts: $*"
+      return 1
+    fi
+    sleep 10
+  done
 }
 
 # imds reads instance metadata with an IMDSv2 session token (IMDSv1 is off).
 imds() {
-	local token
-	token=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)
-	curl -fsS -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"
+  local token
+  token=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' http://169.254.169.254/latest/api/token)
+  curl -fsS -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"
 }
 
 # parameter prints a SecureString parameter under PARAMETER_PREFIX, ending in one newline.
 parameter() {
-	local value
-	value=$(aws ssm get-parameter --region "$AWS_REGION" --with-decryption \
-		--name "${PARAMETER_PREFIX}/$1" --query Parameter.Value --output text)
-	printf '%s\n' "$value"
+  local value
+  value=$(aws ssm get-parameter --region "$AWS_REGION" --with-decryption \
+    --name "${PARAMETER_PREFIX}/$1" --query Parameter.Value --output text)
+  printf '%s\n' "$value"
 }
 
 # write_parameter stores a parameter in a file readable by root only.
 write_parameter() {
-	local name=$1 path=$2 tmp
-	mkdir -p "$(dirname "$path")"
-	tmp=$(mktemp "${path}.XXXXXX")
-	chmod 0600 "$tmp"
-	retry parameter "$name" >"$tmp"
-	mv -f "$tmp" "$path"
+  local name=$1 path=$2 tmp
+  mkdir -p "$(dirname "$path")"
+  tmp=$(mktemp "${path}.XXXXXX")
+  chmod 0600 "$tmp"
+  retry parameter "$name" >"$tmp"
+  mv -f "$tmp" "$path"
 }
 
 # mount_data mounts the server's own EBS volume on k3s's server directory, formatting it only when
 # it holds no file system yet: a replaced server finds its datastore and certificates there.
 mount_data() {
-	local n=0
-	until [ -b "$DATA_DEVICE" ]; do
-		n=$((n + 1))
-		if [ "$n" -gt 120 ]; then
-			log "no data volume at $DATA_DEVICE after 10 minutes"
-			return 1
-		fi
-		sleep 5
-	done
-	if ! blkid "$DATA_DEVICE" >/dev/null 2>&1; then
-		mkfs.xfs -L k3s-data "$DATA_DEVICE"
-	fi
-	mkdir -p "$K3S_DIR/server"
-	if ! grep -q 'LABEL=k3s-data' /etc/fstab; then
-		echo "LABEL=k3s-data $K3S_DIR/server xfs defaults,nofail 0 2" >>/etc/fstab
-	fi
-	if ! mountpoint -q "$K3S_DIR/server"; then
-		mount "$K3S_DIR/server"
-	fi
+  local n=0
+  until [ -b "$DATA_DEVICE" ]; do
+    n=$((n + 1))
+    if [ "$n" -gt 120 ]; then
+      log "no data volume at $DATA_DEVICE after 10 minutes"
+      return 1
+    fi
+    sleep 5
+  done
+  if ! blkid "$DATA_DEVICE" >/dev/null 2>&1; then
+    mkfs.xfs -L k3s-data "$DATA_DEVICE"
+  fi
+  mkdir -p "$K3S_DIR/server"
+  if ! grep -q 'LABEL=k3s-data' /etc/fstab; then
+    echo "LABEL=k3s-data $K3S_DIR/server xfs defaults,nofail 0 2" >>/etc/fstab
+  fi
+  if ! mountpoint -q "$K3S_DIR/server"; then
+    mount "$K3S_DIR/server"
+  fi
 }
 
 install_k3s() {
-	local part=/usr/local/bin/k3s.part
-	retry curl -fsSL --connect-timeout 10 -o "$part" "$K3S_BINARY_URL"
-	if ! echo "${K3S_SHA256}  ${part}" | sha256sum -c - >/dev/null; then
-		rm -f "$part"
-		log "the k3s binary from $K3S_BINARY_URL does not have the pinned sha256 $K3S_SHA256; not running it"
-		return 1
-	fi
-	chmod 0755 "$part"
-	mv -f "$part" /usr/local/bin/k3s
+  local part=/usr/local/bin/k3s.part
+  retry curl -fsSL --connect-timeout 10 -o "$part" "$K3S_BINARY_URL"
+  if ! echo "${K3S_SHA256}  ${part}" | sha256sum -c - >/dev/null; then
+    rm -f "$part"
+    log "the k3s binary from $K3S_BINARY_URL does not have the pinned sha256 $K3S_SHA256; not running it"
+    return 1
+  fi
+  chmod 0755 "$part"
+  mv -f "$part" /usr/local/bin/k3s
 }
 
 main() {
-	local zone
-	zone=$(retry imds placement/availability-zone)
-	mkdir -p "$CONFIG_DIR/config.yaml.d"
-	printf 'node-label:\n  - "topology.kubernetes.io/zone=%s"\n' "$zone" >"$CONFIG_DIR/config.yaml.d/10-zone.yaml"
+  local zone
+  zone=$(retry imds placement/availability-zone)
+  mkdir -p "$CONFIG_DIR/config.yaml.d"
+  printf 'node-label:\n  - "topology.kubernetes.io/zone=%s"\n' "$zone" >"$CONFIG_DIR/config.yaml.d/10-zone.yaml"
 
-	# protect-kernel-defaults: the kubelet refuses to start unless these are set.
-	sysctl --system >/dev/null
+  # protect-kernel-defaults: the kubelet refuses to start unless these are set.
+  sysctl --system >/dev/null
 
-	if ! command -v aws >/dev/null 2>&1; then
-		retry dnf install -y awscli-2
-	fi
+  if ! command -v aws >/dev/null 2>&1; then
+    retry dnf install -y awscli-2
+  fi
 
-	if [ "$ROLE" = server ]; then
-		mount_data
-		write_parameter server/token "$CONFIG_DIR/token"
-		write_parameter server/agent-token "$CONFIG_DIR/agent-token"
-		# The first server of a new cluster starts from the program's CAs; the others, and a
-		# replaced first server, get them from the datastore.
-		if [ "${SERVER_INDEX:-0}" = 0 ] && [ ! -e "$K3S_DIR/server/tls/server-ca.crt" ]; then
-			local file
-			for file in $CA_FILES; do
-				write_parameter "server/tls/$file" "$K3S_DIR/server/tls/$file"
-			done
-		fi
-	else
-		write_parameter agent/token "$CONFIG_DIR/token"
-	fi
+  if [ "$ROLE" = server ]; then
+    mount_data
+    write_parameter server/token "$CONFIG_DIR/token"
+    write_parameter server/agent-token "$CONFIG_DIR/agent-token"
+    # The first server of a new cluster starts from the program's CAs; the others, and a
+    # replaced first server, get them from the datastore.
+    if [ "${SERVER_INDEX:-0}" = 0 ] && [ ! -e "$K3S_DIR/server/tls/server-ca.crt" ]; then
+      local file
+      for file in $CA_FILES; do
+        write_parameter "server/tls/$file" "$K3S_DIR/server/tls/$file"
+      done
+    fi
+  else
+    write_parameter agent/token "$CONFIG_DIR/token"
+  fi
 
-	install_k3s
-	systemctl daemon-reload
-	systemctl enable --now k3s
-	log "k3s $ROLE started in $zone"
+  install_k3s
+  systemctl daemon-reload
+  systemctl enable --now k3s
+  log "k3s $ROLE started in $zone"
 }
 
 main "$@"

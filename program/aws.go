@@ -18,6 +18,10 @@ import (
 // so the certificates validate while the cluster builds), cluster, ingress, apps, the alias
 // records, and the guard that makes a protected stack's destroy refuse up front.
 func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) error {
+	registered, err := track(ctx)
+	if err != nil {
+		return err
+	}
 	tags := cfg.SharedTags()
 	vpc, err := network.NewVpc(ctx, "network", network.VpcArgs{
 		CidrBlock:         netip.MustParsePrefix(cfg.VpcCidr),
@@ -63,16 +67,11 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 	}
 
 	var ci ciRoles
-	everything := []pulumi.Resource{vpc}
-	if zone != nil {
-		everything = append(everything, zone)
-	}
 	if cfg.GithubOidc.Repository != "" {
-		access, environments, deploy, err := newCIRoles(ctx, cfg, facts)
+		_, environments, deploy, err := newCIRoles(ctx, cfg, facts)
 		if err != nil {
 			return err
 		}
-		everything = append(everything, access)
 		ci.environments = environments
 		ctx.Export("ciEnvironmentsRoleArn", environments)
 		if len(cfg.GithubOidc.Environments) > 0 {
@@ -113,8 +112,7 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 	if err != nil {
 		return err
 	}
-	everything = append(everything, k8s.Component, edge)
-	built, err := buildApps(ctx, cfg, hostInputs, k8s, apps.Controller{
+	_, err = buildApps(ctx, cfg, hostInputs, k8s, apps.Controller{
 		Release: edge.Controller, Namespace: pulumi.String(ingress.ControllerNamespace), PodLabels: pulumi.ToStringMap(ingress.ControllerSelector),
 	}, nil,
 		// Apps were children of the ingress component before they became a layer of their own;
@@ -123,7 +121,6 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 	if err != nil {
 		return err
 	}
-	everything = append(everything, built...)
 
 	ctx.Export("urls", urls(cfg, hostInputs))
 	ctx.Export("loadBalancerDnsName", edge.LoadBalancerDNSName)
@@ -142,13 +139,11 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 		ctx.Export("fqdns", fqdns)
 	}
 	if cfg.EnvDomain != "" {
-		platform, err := exportPlatform(ctx, cfg, k8s)
-		if err != nil {
+		if _, err := exportPlatform(ctx, cfg, k8s); err != nil {
 			return err
 		}
-		everything = append(everything, platform)
 	}
-	return GuardDeletion(ctx, cfg.LoadBalancerDeletionProtection, everything)
+	return GuardDeletion(ctx, cfg.LoadBalancerDeletionProtection, registered.all())
 }
 
 // newAWSCluster builds the cluster of an eks or k3s stack.

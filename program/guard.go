@@ -2,6 +2,7 @@ package program
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -24,8 +25,9 @@ type DeletionGuard struct {
 // DeletionGuardType is the guard's type token.
 const DeletionGuardType = "outside-in:stack:DeletionGuard"
 
-// GuardDeletion registers the guard after everything else: it depends on every resource in
-// everything (a component stands for all its descendants).
+// GuardDeletion registers the guard after everything else, depending on every resource given.
+// Give it custom resources: the Go SDK records no dependency on a component (it expands one to
+// the children registered so far, which may not be all of them yet).
 func GuardDeletion(ctx *pulumi.Context, protect bool, everything []pulumi.Resource) error {
 	g := &DeletionGuard{}
 	if err := ctx.RegisterComponentResource(DeletionGuardType, "deletion-guard", g,
@@ -36,4 +38,35 @@ func GuardDeletion(ctx *pulumi.Context, protect bool, everything []pulumi.Resour
 		return fmt.Errorf("deletion guard: registering outputs: %w", err)
 	}
 	return nil
+}
+
+// registry records every custom resource the program registers, through a stack transformation
+// (which runs as each resource is registered, before it is sent), so the guard can name each one.
+type registry struct {
+	mu        sync.Mutex
+	resources []pulumi.Resource
+}
+
+// track starts recording; it must be called before anything is registered.
+func track(ctx *pulumi.Context) (*registry, error) {
+	r := &registry{}
+	err := ctx.RegisterStackTransformation(func(a *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+		if _, custom := a.Resource.(pulumi.CustomResource); custom {
+			r.mu.Lock()
+			r.resources = append(r.resources, a.Resource)
+			r.mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deletion guard: recording resources: %w", err)
+	}
+	return r, nil
+}
+
+// all returns what was recorded so far.
+func (r *registry) all() []pulumi.Resource {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]pulumi.Resource(nil), r.resources...)
 }

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden plans in testdata/")
 // The golden plans make every change to what a stack builds a reviewable diff. After a change
 // that is meant, refresh them with `make golden-update` (go test ./tests/ -run Golden -update).
 func TestGoldenPlans(t *testing.T) {
-	for _, name := range []string{"dev", "prod"} {
+	for _, name := range []string{"dev", "prod", "k3s"} {
 		t.Run(name, func(t *testing.T) {
 			res := run(t, stack(t, name))
 
@@ -33,9 +33,9 @@ func TestGoldenPlans(t *testing.T) {
 			var objects bytes.Buffer
 			require.NoError(t, res.WriteYAML(&objects))
 
-			golden(t, name+".state.json", state.Bytes())
-			golden(t, name+".tree.txt", text.Bytes())
-			golden(t, name+".objects.yaml", objects.Bytes())
+			golden(t, name+".state.json", res.Normalize(state.Bytes()))
+			golden(t, name+".tree.txt", res.Normalize(text.Bytes()))
+			golden(t, name+".objects.yaml", res.Normalize(objects.Bytes()))
 		})
 	}
 }

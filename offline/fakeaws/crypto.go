@@ -89,8 +89,7 @@ func tlsPrivateKey(r *request) error {
 	r.rememberPEM(privatePEM, "private key")
 	r.rememberPEM(pkcs8PEM, "PKCS #8 private key")
 	r.rememberPEM(publicPEM, "public key")
-	fingerprint := sha256.Sum256(pub)
-	r.id = hex.EncodeToString(fingerprint[:20])
+	r.id = r.hex(40, "id") // the provider's id is the key's fingerprint; a stable stand-in here
 	r.setSecret("privateKeyPem", privatePEM)
 	r.setSecret("privateKeyPemPkcs8", pkcs8PEM)
 	r.set("publicKeyPem", publicPEM)
@@ -182,9 +181,9 @@ func (r *request) template(subject pkix.Name) (*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, err
+	serial, ok := new(big.Int).SetString(r.hex(30, "serial"), 16)
+	if !ok {
+		return nil, errors.New("serial number")
 	}
 	isCA := false
 	if v, ok := r.inputs["isCaCertificate"]; ok && v.IsBool() {
@@ -208,8 +207,11 @@ func (r *request) issue(tmpl, parent *x509.Certificate, pub any, key crypto.Sign
 	r.rememberPEM(certPEM, "certificate")
 	r.id = tmpl.SerialNumber.String()
 	r.set("certPem", certPEM)
-	r.set("validityStartTime", tmpl.NotBefore.Format(time.RFC3339))
-	r.set("validityEndTime", tmpl.NotAfter.Format(time.RFC3339))
+	start, end := tmpl.NotBefore.Format(time.RFC3339), tmpl.NotAfter.Format(time.RFC3339)
+	r.fake.remember(start, "<time of the run>")
+	r.fake.remember(end, "<time of the run + validity>")
+	r.set("validityStartTime", start)
+	r.set("validityEndTime", end)
 	r.set("readyForRenewal", false)
 	return nil
 }
@@ -237,8 +239,7 @@ func tlsCertRequest(r *request) error {
 	}
 	csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 	r.rememberPEM(csrPEM, "certificate request")
-	sum := sha256.Sum256(der)
-	r.id = hex.EncodeToString(sum[:20])
+	r.id = r.hex(40, "id")
 	r.set("certRequestPem", csrPEM)
 	return nil
 }

@@ -124,6 +124,41 @@ func generatePKI(dir string) (*pki, error) {
 	return p, nil
 }
 
+// Credentials are a server's PKI made elsewhere, as PEM.
+type Credentials struct {
+	// ServerCA signs ServingCert; the package's own client trusts it.
+	ServerCA, ServingCert, ServingKey []byte
+	// ClientCA is the CA the server accepts client certificates from; ClientCert and ClientKey
+	// are the package's own client's (a member of system:masters, to create namespaces).
+	ClientCA, ClientCert, ClientKey []byte
+	// ServiceAccountKey signs service account tokens.
+	ServiceAccountKey []byte
+}
+
+// write puts the credentials into dir as the files kube-apiserver reads.
+func (c Credentials) write(dir string) (*pki, error) {
+	p := &pki{
+		caPEM:           c.ServerCA,
+		clientCertPEM:   c.ClientCert,
+		clientKeyPEM:    c.ClientKey,
+		caFile:          filepath.Join(dir, "client-ca.crt"),
+		servingCertFile: filepath.Join(dir, "apiserver.crt"),
+		servingKeyFile:  filepath.Join(dir, "apiserver.key"),
+		saKeyFile:       filepath.Join(dir, "service-account.key"),
+	}
+	for path, data := range map[string][]byte{
+		p.caFile: c.ClientCA, p.servingCertFile: c.ServingCert, p.servingKeyFile: c.ServingKey, p.saKeyFile: c.ServiceAccountKey,
+	} {
+		if len(data) == 0 {
+			return nil, fmt.Errorf("no content for %s", filepath.Base(path))
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
 // sign creates tmpl signed by parentKey (self-signed when parent is nil).
 func sign(tmpl *x509.Certificate, key crypto.Signer, parent *x509.Certificate, parentKey crypto.Signer) ([]byte, *x509.Certificate, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))

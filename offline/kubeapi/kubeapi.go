@@ -96,7 +96,7 @@ func Start(t testing.TB) *Server {
 				"(its failure shows the server logs): %s", first)
 		}
 		begin := time.Now()
-		srv, err := startServer(bins)
+		srv, err := startServer(bins, nil)
 		if err != nil {
 			shared.err = err
 			t.Fatalf("kubeapi: %v", err)
@@ -108,6 +108,26 @@ func Start(t testing.TB) *Server {
 	shared.refs++
 	srv := shared.srv
 	t.Cleanup(func() { release(srv) })
+	return srv
+}
+
+// StartWith starts a server of the test's own, not shared, that presents the given serving
+// certificate and trusts the given client CA: a cluster whose credentials were made elsewhere
+// (the k3s CA and certificates the program generates). It stops when the test ends.
+func StartWith(t testing.TB, creds Credentials) *Server {
+	t.Helper()
+	bins, err := findBinaries()
+	if err != nil {
+		if os.Getenv(EnvSkip) == "1" {
+			t.Skipf("kubeapi: skipping, %s=1 and %v", EnvSkip, err)
+		}
+		t.Fatalf("kubeapi: %v\nRun scripts/install-kube-tools.sh (or `make tools`).", err)
+	}
+	srv, err := startServer(bins, &creds)
+	if err != nil {
+		t.Fatalf("kubeapi: %v", err)
+	}
+	t.Cleanup(srv.stop)
 	return srv
 }
 

@@ -51,12 +51,12 @@ type Server struct {
 
 // startServer starts etcd and kube-apiserver, retrying when a port picked as
 // free was taken by someone else before the process could bind it.
-func startServer(bins binaries) (*Server, error) {
+func startServer(bins binaries, given *Credentials) (*Server, error) {
 	var err error
 	for attempt := 1; attempt <= startAttempts; attempt++ {
 		var s *Server
 		var portClash bool
-		s, portClash, err = tryStart(bins)
+		s, portClash, err = tryStart(bins, given)
 		if err == nil {
 			return s, nil
 		}
@@ -67,7 +67,7 @@ func startServer(bins binaries) (*Server, error) {
 	return nil, err
 }
 
-func tryStart(bins binaries) (s *Server, portClash bool, err error) {
+func tryStart(bins binaries, given *Credentials) (s *Server, portClash bool, err error) {
 	removeStaleDirs()
 	dir, err := os.MkdirTemp("", tempDirPrefix)
 	if err != nil {
@@ -86,9 +86,14 @@ func tryStart(bins binaries) (s *Server, portClash bool, err error) {
 		}
 	}()
 
-	creds, err := generatePKI(dir)
+	var creds *pki
+	if given != nil {
+		creds, err = given.write(dir)
+	} else {
+		creds, err = generatePKI(dir)
+	}
 	if err != nil {
-		return s, false, fmt.Errorf("generate certificates: %w", err)
+		return s, false, fmt.Errorf("certificates: %w", err)
 	}
 	ports, err := freePorts(3)
 	if err != nil {

@@ -101,7 +101,7 @@ func (d *drawing) layout(paths []plan.Path) {
 		host := d.node(&d.top, fmt.Sprintf("host_%d", i), hostLabel(p))
 		d.edge("client", host, "DNS", false)
 		lb := d.node(&d.vpc, id("lb", lastName(p.LB.URN)), fmt.Sprintf("%s %s<br/>internet-facing, %d subnets",
-			strings.ToUpper(p.LB.Kind), lastName(p.LB.URN), len(p.LB.Subnets)))
+			kindLabel[p.LB.Kind], lastName(p.LB.URN), len(p.LB.Subnets)))
 		d.edge(host, lb, aliasLabel(p), false)
 		for _, s := range p.LB.Subnets {
 			if sn, ok := subnets[s]; ok {
@@ -151,25 +151,34 @@ func (d *drawing) listeners(p plan.Path, lb string, subnets map[string]*subnet) 
 			}
 			continue
 		}
-		target := lid
 		if l.TargetGroup != "" {
-			target = d.node(&d.vpc, id("tg", lastName(p.LB.URN), fmt.Sprint(l.NodePort)),
+			tg := d.node(&d.vpc, id("tg", lastName(p.LB.URN), fmt.Sprint(l.NodePort)),
 				fmt.Sprintf("target group → node port %d<br/>%s", l.NodePort, health))
-			d.edge(lid, target, "forward", false)
-		} else if l.NodePort != 0 {
-			target = d.node(&d.vpc, id("hc", lastName(p.LB.URN)), "health check<br/>"+health)
-			d.edge(lid, target, fmt.Sprintf("node port %d", l.NodePort), false)
+			d.edge(lid, tg, "forward", false)
+			d.toNodes(tg, fmt.Sprintf(":%d", l.NodePort), subnets, false)
+			continue
 		}
-		for _, sn := range sortedSubnets(subnets) {
-			if sn.nodes != "" {
-				d.edge(target, sn.id, fmt.Sprintf(":%d", l.NodePort), false)
-			}
+		// A classic ELB's listener sends to the node port itself; its health check is the
+		// load balancer's own.
+		d.toNodes(lid, fmt.Sprintf("node port %d", l.NodePort), subnets, false)
+		hc := d.node(&d.vpc, id("hc", lastName(p.LB.URN)), health)
+		d.edge(lb, hc, "", true)
+		d.toNodes(hc, "checks", subnets, true)
+	}
+}
+
+// toNodes draws an edge from a hop to the nodes in each subnet that holds some.
+func (d *drawing) toNodes(from, label string, subnets map[string]*subnet, dotted bool) {
+	for _, sn := range sortedSubnets(subnets) {
+		if sn.nodes != "" {
+			d.edge(from, sn.id, label, dotted)
 		}
 	}
 }
 
 // subnet is a subnet of the plan and what the request path puts in it.
 type subnet struct {
+	index                    int
 	id, az, cidr, resourceID string
 	public                   bool   // the load balancer is in it
 	nodes                    string // the node groups in it, "" if none
@@ -179,7 +188,7 @@ type subnet struct {
 func (d *drawing) subnets(paths []plan.Path) map[string]*subnet {
 	out := map[string]*subnet{}
 	for i, r := range d.res.OfType("aws:ec2/subnet:Subnet") {
-		out[r.ID] = &subnet{id: fmt.Sprintf("subnet_%d", i), az: str(r.In("availabilityZone")), cidr: str(r.In("cidrBlock")), resourceID: r.ID}
+		out[r.ID] = &subnet{index: i, id: fmt.Sprintf("subnet_%d", i), az: str(r.In("availabilityZone")), cidr: str(r.In("cidrBlock")), resourceID: r.ID}
 	}
 	for _, p := range paths {
 		for _, s := range p.LB.Subnets {
@@ -196,11 +205,13 @@ func (d *drawing) subnets(paths []plan.Path) map[string]*subnet {
 		}
 	}
 	for _, ng := range d.res.OfType("aws:eks/nodeGroup:NodeGroup") {
-		add(list(ng.In("subnetIds")), fmt.Sprintf("node group %s: %v × %s %s", ng.Name, ng.In("scalingConfig", "desiredSize"),
-			strings.Join(strs(ng.In("instanceTypes")), "/"), str(ng.In("capacityType"))))
+		ids := list(ng.In("subnetIds"))
+		add(ids, fmt.Sprintf("node group %s, %v %s %s over %d subnets", ng.Name, ng.In("scalingConfig", "desiredSize"),
+			strings.Join(strs(ng.In("instanceTypes")), "/"), str(ng.In("capacityType")), len(ids)))
 	}
 	for _, g := range d.res.OfType("aws:autoscaling/group:Group") {
-		add(list(g.In("vpcZoneIdentifiers")), fmt.Sprintf("autoscaling group %s: %v nodes", g.Name, g.In("desiredCapacity")))
+		ids := list(g.In("vpcZoneIdentifiers"))
+		add(ids, fmt.Sprintf("autoscaling group %s, %v over %d subnets", g.Name, g.In("desiredCapacity"), len(ids)))
 	}
 	return out
 }
@@ -256,6 +267,8 @@ func (d *drawing) clusterLabel() string {
 	return "Kubernetes cluster"
 }
 
+var kindLabel = map[string]string{"alb": "ALB", "nlb": "NLB", "classic": "classic ELB"}
+
 func hostLabel(p plan.Path) string {
 	if p.Alias == nil {
 		return p.Host + "<br/>no record in the stack's DNS"
@@ -299,7 +312,7 @@ func sortedSubnets(m map[string]*subnet) []*subnet {
 	for _, sn := range m {
 		out = append(out, sn)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	sort.Slice(out, func(i, j int) bool { return out[i].index < out[j].index })
 	return out
 }
 

@@ -39,6 +39,11 @@ type StateResource struct {
 	Dependencies         []string            `json:"dependencies"`
 	PropertyDependencies map[string][]string `json:"propertyDependencies"`
 	Provider             string              `json:"provider,omitempty"`
+	// Protect and RetainOnDelete are written as `pulumi stack export` writes them: only when set.
+	Protect        bool `json:"protect,omitempty"`
+	RetainOnDelete bool `json:"retainOnDelete,omitempty"`
+	// External marks a resource read rather than managed (a StackReference).
+	External bool `json:"external,omitempty"`
 }
 
 // State builds the Deployment: the stack resource with the stack outputs first, then every
@@ -75,7 +80,7 @@ func (r *Result) State() Deployment {
 			URN: res.URN, ID: res.ID, Custom: res.Custom, Type: res.Type,
 			Inputs: propertyMap(res.Inputs), Outputs: propertyMap(res.Outputs),
 			Parent: parent, Dependencies: deps, PropertyDependencies: res.PropertyDependencies,
-			Provider: res.Provider,
+			Provider: res.Provider, Protect: res.Protect, RetainOnDelete: res.RetainOnDelete, External: res.Read,
 		})
 	}
 	return d
@@ -118,4 +123,31 @@ func providerURN(ref string) string {
 		return ref[:i]
 	}
 	return ref
+}
+
+// Normalize replaces, in rendered output, every value the fake generated at random (keys,
+// certificates, and the encodings and hashes of them the program passes on) with a stable
+// placeholder, so golden files of stacks with generated credentials do not change from run to run.
+func (r *Result) Normalize(b []byte) []byte {
+	generated := r.Fake.Generated()
+	values := make([]string, 0, len(generated))
+	for v := range generated {
+		values = append(values, v)
+	}
+	// Longer values first: a PEM contains no other generated value, but its base64 form is
+	// longer still and must be replaced whole.
+	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+	out := string(b)
+	for _, v := range values {
+		for _, form := range []string{v, jsonEscaped(v), jsonEscaped(jsonEscaped(v))} {
+			out = strings.ReplaceAll(out, form, generated[v])
+		}
+	}
+	return []byte(out)
+}
+
+// jsonEscaped is a string as it appears inside a JSON string.
+func jsonEscaped(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
 }
