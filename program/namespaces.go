@@ -55,9 +55,15 @@ func checkOtherNamespaces(others map[string]string) ([]Problem, []string) {
 			if !slices.Contains(AWSProviderKeys, key) {
 				problems = append(problems, Problem{Namespace: "aws", Key: key, Value: others[full], Want: awsKeyHint(key)})
 			} else if key == "region" {
-				if _, ok := awsdata.RegionNamed(others[full]); !ok {
+				region, ok := awsdata.RegionNamed(others[full])
+				switch {
+				case !ok:
 					problems = append(problems, Problem{Namespace: "aws", Key: key, Value: others[full],
 						Want: "is not a commercial AWS region where EKS runs" + closest(others[full], awsdata.RegionNames(), "; did you mean %s?")})
+				case region.OptIn:
+					// AWS refuses every call to a region the account has not enabled.
+					warnings = append(warnings, fmt.Sprintf("aws:region %s is an opt-in region: enable it for the account first "+
+						"(aws account enable-region --region-name %s), or every call to it is refused", region.Name, region.Name))
 				}
 			}
 		case ns == "pulumi":
