@@ -16,9 +16,11 @@ plan:
 ## test: gofmt check, go vet, and every test, the real kube-apiserver check included.
 test: tools fmt-check vet unit apiserver
 
-## tools: builds kube-apiserver and etcd into .tools/bin once (about 4 minutes cold).
+## tools: kube-apiserver, etcd, the Pulumi CLI, actionlint and kube-score into .tools/bin (built
+## once from the Go module proxy); shellcheck and cloud-init from Debian when missing.
 tools:
 	@scripts/install-kube-tools.sh
+	@scripts/install-tools.sh
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))"; \

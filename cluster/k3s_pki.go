@@ -82,8 +82,9 @@ func (k *k3sBuilder) pki() (*k3sPKI, error) {
 		out.files[ca.File+".crt"] = cert.CertPem
 		out.files[ca.File+".key"] = pulumi.ToSecret(key.PrivateKeyPem).(pulumi.StringOutput)
 	}
+	// The service-account signing key: ECDSA, which kube-apiserver and k3s take as they take RSA.
 	sa, err := tls.NewPrivateKey(k.ctx, naming.Child(k.name, "service-account-key"), &tls.PrivateKeyArgs{
-		Algorithm: pulumi.String("RSA"), RsaBits: pulumi.Int(2048),
+		Algorithm: pulumi.String("ECDSA"), EcdsaCurve: pulumi.String("P256"),
 	}, k.parent)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: service account key: %w", err)

@@ -125,10 +125,11 @@ func GitHubTrust(providerArn, repository string, subjects []string) iampolicy.Do
 	})
 }
 
-// newCIRoles gives the repository's workflows two roles. The environments role (pull requests
+// newCIRoles gives the repository's workflows three roles. The environments role (pull requests
 // and main) can do nothing in AWS; its access entry puts it in EnvironmentsGroup, enough to
-// create and remove environment stacks. The deploy role, only for the listed GitHub
-// environments (approval gates live there), can update the platform itself.
+// create and remove environment stacks. The read-only role (the same workflows) previews and
+// checks drift. The deploy role, only for the listed GitHub environments (approval gates live
+// there), can update the platform itself.
 func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (c *GitHubAccess, environments, deploy pulumi.StringOutput, err error) {
 	c = &GitHubAccess{}
 	if err := ctx.RegisterComponentResource("outside-in:platform:GitHubAccess", "github", c); err != nil {
@@ -159,13 +160,26 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (c *GitHubAccess, 
 			Tags:               naming.Tags(cfg.SharedTags(), cfg.NamePrefix()+"-"+name),
 		}, parent)
 	}
-	envRole, err := role("ci-environments", "outside-in CI: environment stacks of "+cfg.GithubOidc.Repository,
-		[]string{"pull_request", "ref:refs/heads/main"})
+	prAndMain := []string{"pull_request", "ref:refs/heads/main"}
+	envRole, err := role("ci-environments", "outside-in CI: environment stacks of "+cfg.GithubOidc.Repository, prAndMain)
 	if err != nil {
 		return nil, environments, deploy, fmt.Errorf("platform: CI environments role: %w", err)
 	}
 	environments = envRole.Arn
-	outputs := pulumi.Map{"environmentsRoleArn": environments}
+	// Previews on pull requests and the scheduled drift check read the account and change
+	// nothing: a role of their own, read-only.
+	readRole, err := role("ci-readonly", "outside-in CI: previews and drift checks of "+cfg.GithubOidc.Repository, prAndMain)
+	if err != nil {
+		return nil, environments, deploy, fmt.Errorf("platform: CI read-only role: %w", err)
+	}
+	if _, err := iam.NewRolePolicyAttachment(ctx, naming.Child("github", "ci-readonly-policy"), &iam.RolePolicyAttachmentArgs{
+		Role:      readRole.Name,
+		PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/ReadOnlyAccess", facts.Partition),
+	}, parent); err != nil {
+		return nil, environments, deploy, fmt.Errorf("platform: CI read-only policy: %w", err)
+	}
+	ctx.Export("ciReadOnlyRoleArn", readRole.Arn)
+	outputs := pulumi.Map{"environmentsRoleArn": environments, "readOnlyRoleArn": readRole.Arn}
 	if len(cfg.GithubOidc.Environments) == 0 {
 		return c, environments, deploy, ctx.RegisterResourceOutputs(c, outputs)
 	}

@@ -5,12 +5,13 @@
 #                tools/pulumi/go.mod); internal/envlife and cmd/env drive it on a file backend
 #   actionlint   github.com/rhysd/actionlint (pinned below); cmd/env lints .github/workflows
 #   kube-score   github.com/zegl/kube-score (pinned below); scores the Kubernetes objects
-#   shellcheck, cloud-init   from Debian, for the k3s user data
+#   and from Debian: the shellcheck and cloud-init commands, which check the k3s user data
 #
-# The Go tools go into <repo>/.tools/bin (or $OUTSIDE_IN_TOOLS_BIN when set). Idempotent: when
+# The Go tools go into <repo>/.tools/bin, where the tests look for them. Idempotent: when
 # the binaries are present and the stamp file matches tools/pulumi/go.mod, go.sum and the
 # recipe below (versions and flags), nothing is built. Needs Go and the Go module proxy; a cold
-# build of the Pulumi CLI takes several minutes on 2 cores (see the log line it prints).
+# build of the Pulumi CLI took 19 minutes on 2 cores shared with other builds (an empty build
+# cache, modules already downloaded); the log says how long it took.
 #
 # The Debian packages are installed with apt-get when missing and running as root; otherwise
 # the script stops and names the packages to install.
@@ -20,7 +21,7 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_mod="$repo_root/tools/pulumi"
-bin_dir="${OUTSIDE_IN_TOOLS_BIN:-$repo_root/.tools/bin}"
+bin_dir="$repo_root/.tools/bin"
 stamp="$bin_dir/.tools.stamp"
 force=0
 if [[ "${1:-}" == "--force" ]]; then force=1; fi

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"sort"
@@ -62,7 +63,18 @@ func run(t *testing.T, s plan.Stack) *plan.Result {
 }
 
 // TestMain keeps one kube-apiserver for the whole test binary (started by the first test that
-// needs it).
+// needs it), and runs the property tests on 200 generated cases from a fixed seed unless the
+// -rapid.checks or -rapid.seed flags say otherwise.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name, value := range map[string]string{"rapid.checks": "200", "rapid.seed": "20261129"} {
+		if !set[name] {
+			if err := flag.Set(name, value); err != nil {
+				panic(err)
+			}
+		}
+	}
 	os.Exit(kubeapi.Run(m))
 }

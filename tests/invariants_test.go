@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -94,11 +95,17 @@ func checkRequestPath(t tb, res *plan.Result) {
 			assert.NotContains(t, ports, 443)
 		}
 
-		// 4 and 5: to the controller's node ports; healthy only with a local controller pod.
+		// 4 and 5: to the controller's node ports; healthy only with a local controller pod,
+		// checked on every target group (an NLB has one per node port).
 		for _, l := range p.Listeners {
-			if l.Redirect == "" {
-				assert.NotZero(t, p.Entry.NodePorts[l.NodePort], "listener %d reaches an entry node port", l.Port)
+			if l.Redirect != "" {
+				continue
 			}
+			assert.NotZero(t, p.Entry.NodePorts[l.NodePort], "listener %d reaches an entry node port", l.Port)
+			assert.Equal(t, p.Entry.HealthCheckNodePort, l.Health.Port, "listener %d's targets are checked on the healthCheckNodePort", l.Port)
+			assert.Equal(t, "HTTP", l.Health.Protocol, "listener %d", l.Port)
+			assert.Equal(t, "/healthz", l.Health.Path, "listener %d", l.Port)
+			assert.LessOrEqual(t, l.Health.FailoverSeconds(), 15, "listener %d", l.Port)
 		}
 		assert.Equal(t, p.Entry.HealthCheckNodePort, p.Health.Port)
 		assert.Equal(t, cfg.HealthCheckNodePort, p.Health.Port)
@@ -330,38 +337,76 @@ func TestSeed002RoutesEachHostToItsOwnDeployment(t *testing.T) {
 	assert.Equal(t, "HTTP:32080/healthz", fmt.Sprintf("%s:%d%s", paths[0].Health.Protocol, paths[0].Health.Port, paths[0].Health.Path))
 }
 
-// Generated stacks: 1-5 apps × alb/nlb/classic × 2-4 AZs × TLS on or off × zone modes.
+// Generated stacks: the request-path invariants hold whatever the configuration — cluster mode
+// (EKS, k3s with one or three servers), load balancer kind, TLS, zone mode, region and AZ count,
+// NAT strategy, VPC range and subnet sizes, node ports, apps (count, ports, health paths, images,
+// replicas, names), domain and client CIDRs. make test runs 200 stacks from a fixed seed
+// (TestMain); -rapid.checks=N and -rapid.seed=S run others.
 func TestRequestPathOfGeneratedStacks(t *testing.T) {
 	base := stack(t, "dev")
 	rapid.Check(t, func(rt *rapid.T) {
-		domain := "gen.example.com"
-		n := rapid.IntRange(1, 5).Draw(rt, "apps")
-		apps := "["
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				apps += ","
-			}
-			apps += fmt.Sprintf(`{"name":"app%d","host":"app%d.%s","replicas":%d,"port":%d}`, i, i, domain,
-				rapid.IntRange(2, 4).Draw(rt, "replicas"), rapid.SampledFrom([]int{8080, 8000, 9090}).Draw(rt, "port"))
-		}
-		apps += "]"
-		zoneMode := rapid.SampledFrom([]string{"create", "existing", "none"}).Draw(rt, "zoneMode")
-		tls := zoneMode != "none" && rapid.Bool().Draw(rt, "tls")
-		s := with(base, map[string]string{
-			"domain":       domain,
-			"apps":         apps,
-			"loadBalancer": rapid.SampledFrom([]string{"alb", "nlb", "classic"}).Draw(rt, "lb"),
-			"azCount":      strconv.Itoa(rapid.IntRange(2, 4).Draw(rt, "azs")),
-			"natStrategy":  rapid.SampledFrom([]string{"Single", "OnePerAz"}).Draw(rt, "nat"),
-			"zoneMode":     zoneMode,
-			"tls":          strconv.FormatBool(tls),
-			"allowedCidrs": rapid.SampledFrom([]string{`["0.0.0.0/0"]`, `["198.51.100.0/24","203.0.113.0/24"]`}).Draw(rt, "clients"),
-		})
-		s.Config["aws:region"] = "us-west-2" // four AZs
+		s := generateStack(rt, base)
 		res, err := plan.Run(s, plan.Options{})
 		if err != nil {
 			rt.Fatalf("%v", err)
 		}
 		checkRequestPath(rt, res)
 	})
+}
+
+// generateStack draws a valid stack from the dimensions that shape the request path.
+func generateStack(rt *rapid.T, base plan.Stack) plan.Stack {
+	label := rapid.StringMatching(`[a-z][a-z0-9]{0,8}`)
+	domain := label.Draw(rt, "sub") + "." + label.Draw(rt, "zone") + ".example.com"
+	lb := rapid.SampledFrom([]string{"alb", "nlb", "classic"}).Draw(rt, "lb")
+	maxApps := 5
+	if lb != "classic" {
+		maxApps = 14 // past one certificate's ten names
+	}
+	n := rapid.IntRange(1, maxApps).Draw(rt, "apps")
+	var apps []string
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("a%d%s", i, rapid.StringMatching(`[a-z0-9]{0,6}`).Draw(rt, "name"))
+		app := fmt.Sprintf(`{"name":%q,"replicas":%d,"port":%d,"healthPath":%q,"image":%q`, name,
+			rapid.IntRange(2, 6).Draw(rt, "replicas"),
+			rapid.IntRange(1024, 65535).Draw(rt, "port"),
+			"/"+rapid.StringMatching(`[a-z]{1,8}(\.html)?`).Draw(rt, "health"),
+			rapid.SampledFrom([]string{program.DefaultAppImage, "httpd:2.4.68", "registry.example.com/web/httpd:2.4.68-r1"}).Draw(rt, "image"))
+		if rapid.Bool().Draw(rt, "explicit host") {
+			app += fmt.Sprintf(`,"host":%q`, name+"-"+label.Draw(rt, "host")+"."+domain)
+		}
+		apps = append(apps, app+"}")
+	}
+	zoneMode := rapid.SampledFrom([]string{"create", "existing", "none"}).Draw(rt, "zoneMode")
+	tls := zoneMode != "none" && rapid.Bool().Draw(rt, "tls")
+	region := rapid.SampledFrom([]string{"us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1", "sa-east-1"}).Draw(rt, "region")
+	azs := rapid.IntRange(2, 3).Draw(rt, "azs")
+	vpcBits := rapid.IntRange(16, 19).Draw(rt, "vpc bits")
+	private := rapid.IntRange(vpcBits+3, 24).Draw(rt, "private bits")
+	ports := rapid.Permutation([]int{30080, 30443, 31000, 31443, 32080, 32766}).Draw(rt, "ports")
+	set := map[string]string{
+		"domain":                    domain,
+		"apps":                      "[" + strings.Join(apps, ",") + "]",
+		"loadBalancer":              lb,
+		"azCount":                   strconv.Itoa(azs),
+		"natStrategy":               rapid.SampledFrom([]string{"Single", "OnePerAz"}).Draw(rt, "nat"),
+		"zoneMode":                  zoneMode,
+		"tls":                       strconv.FormatBool(tls),
+		"vpcCidr":                   fmt.Sprintf("10.%d.0.0/%d", rapid.IntRange(0, 15).Draw(rt, "vpc")*16, vpcBits),
+		"privateSubnetPrefixLength": strconv.Itoa(private),
+		"publicSubnetPrefixLength":  strconv.Itoa(rapid.IntRange(private, 26).Draw(rt, "public bits")),
+		"httpNodePort":              strconv.Itoa(ports[0]),
+		"httpsNodePort":             strconv.Itoa(ports[1]),
+		"healthCheckNodePort":       strconv.Itoa(ports[2]),
+		"allowedCidrs":              rapid.SampledFrom([]string{`["0.0.0.0/0"]`, `["198.51.100.0/24","203.0.113.0/24"]`}).Draw(rt, "clients"),
+		"ingressReplicas":           strconv.Itoa(rapid.IntRange(2, 4).Draw(rt, "ingress replicas")),
+	}
+	if rapid.Bool().Draw(rt, "k3s") {
+		set["clusterMode"] = "k3s"
+		set["k3sServers"] = rapid.SampledFrom([]string{"1", "3"}).Draw(rt, "servers")
+		set["nodeInstanceTypes"] = `["t4g.medium"]`
+	}
+	s := with(base, set)
+	s.Config["aws:region"] = region
+	return s
 }

@@ -47,16 +47,19 @@ const (
 	KindFullStack Kind = "full-stack"
 )
 
-// Config keys (namespace outside-in) that env up sets. They are the program's keys
-// (program.KeyClusterMode and the others); spelled out here so that the lifecycle code does
-// not depend on the program's package, which tests replace with inline programs.
+// Config keys (namespace outside-in) that env up sets, with the namespace. They are the
+// program's keys (program.KeyClusterMode and the others), spelled out here so that the
+// lifecycle does not import the program, which its tests replace with inline programs;
+// cmd/env's tests check that the two agree.
 const (
-	configNamespace     = "outside-in"
-	keyClusterMode      = configNamespace + ":clusterMode"
-	keyPlatformStack    = configNamespace + ":platformStack"
-	keyOwner            = configNamespace + ":owner"
-	keyExpiresAt        = configNamespace + ":expiresAt"
-	clusterModeExisting = "existing"
+	configNamespace                   = "outside-in"
+	KeyClusterMode                    = configNamespace + ":clusterMode"
+	KeyPlatformStack                  = configNamespace + ":platformStack"
+	KeyOwner                          = configNamespace + ":owner"
+	KeyExpiresAt                      = configNamespace + ":expiresAt"
+	KeyLoadBalancerDeletionProtection = configNamespace + ":loadBalancerDeletionProtection"
+	// ClusterModeExisting is the clusterMode of an environment stack.
+	ClusterModeExisting = "existing"
 )
 
 // Outputs the lifecycle reads.

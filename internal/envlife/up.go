@@ -102,38 +102,43 @@ func (m *Manager) Up(ctx context.Context, req UpRequest) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("env up %s: %w", req.Stack, err)
 	}
-	tags, err := stack.ListTags(ctx)
-	if err != nil {
-		return Info{}, fmt.Errorf("env up %s: reading tags: %w", req.Stack, err)
-	}
+	tags := map[string]string{}
 	if !created {
+		if tags, err = stack.ListTags(ctx); err != nil {
+			return Info{}, fmt.Errorf("env up %s: reading tags: %w", req.Stack, err)
+		}
 		if got, ok := tags[TagKind]; !ok {
 			return Info{}, fmt.Errorf("env up %s: the stack exists and was not made by env up (no %s tag); refusing to make a long-lived stack ephemeral", req.Stack, TagKind)
 		} else if Kind(got) != req.Kind() {
-			return Info{}, fmt.Errorf("env up %s: the stack is a %s, not a %s; take it down first", req.Stack, got, req.Kind())
+			return Info{}, fmt.Errorf("env up %s: the stack is of kind %s, not %s; take it down first", req.Stack, got, req.Kind())
 		}
 	}
 
+	// The marker goes first: once it is set, a retry of env up (and env down) accepts the stack,
+	// and a stack left without an expiry by a crash shows in the reaper's report.
 	now := m.now()
 	expires := now.Add(req.TTL).Truncate(time.Second)
-	if err := m.writeSettings(ctx, ws, req, from, expires); err != nil {
-		return Info{}, fmt.Errorf("env up %s: %w", req.Stack, err)
+	type tag struct{ key, value string }
+	want := []tag{
+		{TagKind, string(req.Kind())},
+		{TagExpiresAt, expires.Format(time.RFC3339)},
+		{TagOwner, req.Owner},
 	}
-	want := map[string]string{
-		TagKind:      string(req.Kind()),
-		TagOwner:     req.Owner,
-		TagExpiresAt: expires.Format(time.RFC3339),
+	createdAt, known := tags[TagCreatedAt]
+	if !known {
+		createdAt = now.Truncate(time.Second).Format(time.RFC3339)
+		want = append(want, tag{TagCreatedAt, createdAt})
 	}
-	if _, ok := tags[TagCreatedAt]; !ok {
-		want[TagCreatedAt] = now.Truncate(time.Second).Format(time.RFC3339)
-	}
-	for _, k := range sortedKeys(want) {
-		if tags[k] == want[k] {
+	for _, t := range want {
+		if got, ok := tags[t.key]; ok && got == t.value {
 			continue
 		}
-		if err := stack.SetTag(ctx, k, want[k]); err != nil {
-			return Info{}, fmt.Errorf("env up %s: setting tag %s: %w", req.Stack, k, err)
+		if err := stack.SetTag(ctx, t.key, t.value); err != nil {
+			return Info{}, fmt.Errorf("env up %s: setting tag %s: %w", req.Stack, t.key, err)
 		}
+	}
+	if err := m.writeSettings(ctx, ws, req, from, expires); err != nil {
+		return Info{}, fmt.Errorf("env up %s: %w", req.Stack, err)
 	}
 
 	res, err := stack.Up(ctx, optup.ProgressStreams(m.progress()), optup.ErrorProgressStreams(m.progress()))
@@ -142,25 +147,26 @@ func (m *Manager) Up(ctx context.Context, req UpRequest) (Info, error) {
 			req.Stack, expires.Format(time.RFC3339), err)
 	}
 	info := Info{Stack: req.Stack, Kind: req.Kind(), Owner: req.Owner, ExpiresAt: expires, LastUpdate: now, URLs: urlsOf(res.Outputs)}
-	info.CreatedAt, _ = time.Parse(time.RFC3339, firstNonEmpty(tags[TagCreatedAt], want[TagCreatedAt]))
+	info.CreatedAt, _ = time.Parse(time.RFC3339, createdAt)
 	_, info.Platform = res.Outputs[OutputEnvDomain]
 	return info, nil
 }
 
-// openOrCreate selects the stack, or creates it when the backend has none of that name.
+// openOrCreate creates the stack, or selects it when the backend already has one of that name.
+// Creating first costs one CLI run for a new stack (the common case) instead of two.
 func openOrCreate(ctx context.Context, ws auto.Workspace, name string) (auto.Stack, bool, error) {
-	stack, err := auto.SelectStack(ctx, name, ws)
+	stack, err := auto.NewStack(ctx, name, ws)
 	if err == nil {
-		return stack, false, nil
+		return stack, true, nil
 	}
-	if !auto.IsSelectStack404Error(err) {
-		return auto.Stack{}, false, fmt.Errorf("selecting the stack: %w", err)
-	}
-	stack, err = auto.NewStack(ctx, name, ws)
-	if err != nil {
+	if !auto.IsCreateStack409Error(err) {
 		return auto.Stack{}, false, fmt.Errorf("creating the stack: %w", err)
 	}
-	return stack, true, nil
+	stack, err = auto.SelectStack(ctx, name, ws)
+	if err != nil {
+		return auto.Stack{}, false, fmt.Errorf("selecting the stack: %w", err)
+	}
+	return stack, false, nil
 }
 
 // writeSettings writes Pulumi.<stack>.yaml: the stack's own secrets settings (written by stack
@@ -190,18 +196,16 @@ func (m *Manager) writeSettings(ctx context.Context, ws auto.Workspace, req UpRe
 	for k, v := range src {
 		out.Config[k] = v
 	}
-	set := func(key, value string) {
-		out.Config[config.MustMakeKey(configNamespace, strings.TrimPrefix(key, configNamespace+":"))] = config.NewValue(value)
-	}
-	set(keyOwner, req.Owner)
-	set(keyExpiresAt, expires.Format(time.RFC3339))
+	set := func(key, value string) { out.Config[mustParseKey(key)] = config.NewValue(value) }
+	set(KeyOwner, req.Owner)
+	set(KeyExpiresAt, expires.Format(time.RFC3339))
 	if req.Kind() == KindEnvironment {
-		set(keyClusterMode, clusterModeExisting)
-		set(keyPlatformStack, req.Platform)
-	} else if mode := out.Config[config.MustMakeKey(configNamespace, "clusterMode")]; !isExisting(mode) {
+		set(KeyClusterMode, ClusterModeExisting)
+		set(KeyPlatformStack, req.Platform)
+	} else if mode := out.Config[mustParseKey(KeyClusterMode)]; !isExisting(mode) {
 		// A full stack on AWS guards its destroy while its load balancer is protected (the
 		// deletion guard), and protection is on by default: the reaper could never remove it.
-		set(keyDeletionProtection, "false")
+		set(KeyLoadBalancerDeletionProtection, "false")
 	}
 	if err := ws.SaveStackSettings(ctx, req.Stack, out); err != nil {
 		return fmt.Errorf("writing the stack's settings: %w", err)
@@ -209,12 +213,18 @@ func (m *Manager) writeSettings(ctx context.Context, ws auto.Workspace, req UpRe
 	return nil
 }
 
-// keyDeletionProtection is program.KeyLoadBalancerDeletionProtection.
-const keyDeletionProtection = configNamespace + ":loadBalancerDeletionProtection"
+// mustParseKey parses one of the package's own "namespace:name" keys.
+func mustParseKey(key string) config.Key {
+	k, err := config.ParseKey(key)
+	if err != nil {
+		panic(fmt.Sprintf("envlife: bad config key %q: %v", key, err))
+	}
+	return k
+}
 
 func isExisting(mode config.Value) bool {
 	v, err := mode.Value(config.NopDecrypter)
-	return err == nil && v == clusterModeExisting
+	return err == nil && v == ClusterModeExisting
 }
 
 func (m *Manager) stackFile(stack string) string {
@@ -252,22 +262,4 @@ func loadStackFile(ctx context.Context, ws auto.Workspace, path string) (*worksp
 // stackLeaf is the last segment of a stack name (org/project/stack → stack).
 func stackLeaf(name string) string {
 	return name[strings.LastIndexByte(name, '/')+1:]
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

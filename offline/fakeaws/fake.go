@@ -34,6 +34,9 @@ type Resource struct {
 	RetainOnDelete bool
 	// Read marks a resource the program read (a StackReference) rather than registered.
 	Read bool
+
+	plainOnce         sync.Once
+	plainIn, plainOut map[string]any
 }
 
 // StackOutputs are another stack's outputs, as a StackReference reads them.

@@ -14,10 +14,26 @@ const (
 )
 
 // In returns the input at a path of keys and indexes, as plain data (nil when absent).
-func (r *Resource) In(path ...any) any { return Get(Plain(r.Inputs), path...) }
+func (r *Resource) In(path ...any) any { return Get(r.PlainInputs(), path...) }
 
 // Out returns the output at a path of keys and indexes, as plain data (nil when absent).
-func (r *Resource) Out(path ...any) any { return Get(Plain(r.Outputs), path...) }
+func (r *Resource) Out(path ...any) any { return Get(r.PlainOutputs(), path...) }
+
+// PlainInputs are the inputs as plain data, converted once.
+func (r *Resource) PlainInputs() map[string]any {
+	r.plainOnce.Do(r.makePlain)
+	return r.plainIn
+}
+
+// PlainOutputs are the outputs as plain data, converted once.
+func (r *Resource) PlainOutputs() map[string]any {
+	r.plainOnce.Do(r.makePlain)
+	return r.plainOut
+}
+
+func (r *Resource) makePlain() {
+	r.plainIn, r.plainOut = Plain(r.Inputs), Plain(r.Outputs)
+}
 
 // Get walks a path of map keys and list indexes through plain data.
 func Get(v any, path ...any) any {

@@ -92,6 +92,8 @@ func (d *drawing) edge(from, to, label string, dotted bool) {
 	}
 }
 
+// layout draws each hostname's path; hops that paths share (the load balancer, listeners, the
+// controller) are drawn once, so several hosts meet where their requests do.
 func (d *drawing) layout(paths []plan.Path) {
 	d.top = append(d.top, `client(["client"])`)
 	d.declared["client"] = true

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/outside-in/outside-in/offline/fakeaws"
@@ -26,7 +27,7 @@ func (r *Result) KubernetesObjects() ([]map[string]any, error) {
 		if !res.Custom || !isKubernetesObject(res.Type) {
 			continue
 		}
-		obj := propertyMap(res.Inputs)
+		obj := runtime.DeepCopyJSON(res.PlainInputs()) // callers may change their copy
 		if hasUnknown(obj) {
 			return nil, fmt.Errorf("%s %s has values unknown until deploy time", res.Type, res.Name)
 		}

@@ -48,6 +48,9 @@ type ListenerHop struct {
 	// TargetGroup is the target group's ARN (empty for the classic ELB).
 	TargetGroup string
 	TLSPolicy   string
+	// Health is how the listener's targets are checked: its target group's check, or the
+	// classic ELB's one check (zero when the listener redirects).
+	Health HealthCheck
 }
 
 // HealthCheck is how the load balancer checks a node.
@@ -101,7 +104,7 @@ func (r *Result) Trace() ([]Path, error) {
 	t := tracer{r: r}
 	var paths []Path
 	for _, ing := range r.OfType("kubernetes:networking.k8s.io/v1:Ingress") {
-		in := propertyMap(ing.Inputs)
+		in := ing.PlainInputs()
 		for i := range list(in, "spec", "rules") {
 			p, err := t.trace(in, i)
 			if err != nil {
@@ -185,7 +188,7 @@ func (t tracer) inside(p *Path) error {
 // groups, and the node ports of the controller's entry Service.
 func (t tracer) outside(p *Path) error {
 	for _, rec := range t.r.OfType("aws:route53/record:Record") {
-		in := propertyMap(rec.Inputs)
+		in := rec.PlainInputs()
 		if str(in, "name") == p.Host && str(in, "type") == "A" {
 			p.Alias = &Alias{ZoneID: str(in, "zoneId"), Name: p.Host, Target: str(in, "aliases", 0, "name"),
 				TargetZone: str(in, "aliases", 0, "zoneId")}
@@ -196,18 +199,28 @@ func (t tracer) outside(p *Path) error {
 	if err != nil {
 		return err
 	}
-	if p.Alias != nil && (p.Alias.Target != str(propertyMap(lb.Outputs), "dnsName")) {
+	switch {
+	case lb == nil:
+		// No load balancer in the stack (a cluster given by kubeconfig): the path starts at the
+		// entry Service's node ports, where a balancer outside the stack sends.
+		p.LB = LB{Kind: "none"}
+	case p.Alias != nil && p.Alias.Target != str(lb.PlainOutputs(), "dnsName"):
 		return fmt.Errorf("alias %s points at %s, not at the load balancer %s", p.Host, p.Alias.Target, p.LB.DNSName)
-	}
-	if p.LB.Kind == "classic" {
+	case p.LB.Kind == "classic":
 		t.classicHops(p, lb)
-	} else if err := t.elbv2Hops(p, lb); err != nil {
-		return err
+	default:
+		if err := t.elbv2Hops(p, lb); err != nil {
+			return err
+		}
 	}
 
 	for _, svc := range t.objects("Service", "") {
-		if num(svc, "spec", "healthCheckNodePort") != p.Health.Port {
+		hc := num(svc, "spec", "healthCheckNodePort")
+		if hc == 0 || (p.LB.Kind != "none" && hc != p.Health.Port) {
 			continue
+		}
+		if p.LB.Kind == "none" {
+			p.Health = HealthCheck{Protocol: "HTTP", Port: hc, Path: "/healthz"}
 		}
 		e := EntryService{Namespace: str(svc, "metadata", "namespace"), Name: str(svc, "metadata", "name"),
 			Type: str(svc, "spec", "type"), ExternalTrafficPolicy: str(svc, "spec", "externalTrafficPolicy"),
@@ -230,13 +243,29 @@ func (t tracer) outside(p *Path) error {
 	return nil
 }
 
+// loadBalancer finds the load balancer in front of the host: the one its alias points at, or,
+// without an alias, the one the ingress controller publishes in Ingress status. It returns nil
+// when the stack has none.
 func (t tracer) loadBalancer(p *Path) (*fakeaws.Resource, error) {
+	target := ""
+	if p.Alias != nil {
+		target = p.Alias.Target
+	} else {
+		for _, r := range t.r.OfType("kubernetes:helm.sh/v3:Release") {
+			if h := str(r.PlainInputs(), "values", "providers", "kubernetesIngress", "ingressEndpoint", "hostname"); h != "" {
+				target = h
+			}
+		}
+	}
 	var candidates []*fakeaws.Resource
 	candidates = append(candidates, t.r.OfType("aws:lb/loadBalancer:LoadBalancer")...)
 	candidates = append(candidates, t.r.OfType("aws:elb/loadBalancer:LoadBalancer")...)
+	if len(candidates) == 0 && p.Alias == nil {
+		return nil, nil
+	}
 	for _, lb := range candidates {
-		out := propertyMap(lb.Outputs)
-		if p.Alias != nil && str(out, "dnsName") != p.Alias.Target {
+		out := lb.PlainOutputs()
+		if str(out, "dnsName") != target {
 			continue
 		}
 		kind := "classic"
@@ -250,13 +279,13 @@ func (t tracer) loadBalancer(p *Path) (*fakeaws.Resource, error) {
 	if p.Alias != nil {
 		return nil, fmt.Errorf("alias %s points at %s, which no load balancer has", p.Host, p.Alias.Target)
 	}
-	return nil, fmt.Errorf("no load balancer")
+	return nil, fmt.Errorf("no load balancer has the name %q the ingress controller publishes", target)
 }
 
 func (t tracer) elbv2Hops(p *Path, lb *fakeaws.Resource) error {
-	arn := str(propertyMap(lb.Outputs), "arn")
+	arn := str(lb.PlainOutputs(), "arn")
 	for _, l := range t.r.OfType("aws:lb/listener:Listener") {
-		in := propertyMap(l.Inputs)
+		in := l.PlainInputs()
 		if str(in, "loadBalancerArn") != arn {
 			continue
 		}
@@ -271,13 +300,14 @@ func (t tracer) elbv2Hops(p *Path, lb *fakeaws.Resource) error {
 			if tg == nil {
 				return fmt.Errorf("listener %d forwards to %s, which no target group has", hop.Port, hop.TargetGroup)
 			}
-			tgIn := propertyMap(tg.Inputs)
+			tgIn := tg.PlainInputs()
 			hop.NodePort = num(tgIn, "port")
 			hc := get(tgIn, "healthCheck")
 			port, _ := strconv.Atoi(str(hc, "port"))
-			p.Health = HealthCheck{Protocol: str(hc, "protocol"), Port: port, Path: str(hc, "path"),
+			hop.Health = HealthCheck{Protocol: str(hc, "protocol"), Port: port, Path: str(hc, "path"),
 				Interval: num(hc, "interval"), Timeout: num(hc, "timeout"), Unhealthy: num(hc, "unhealthyThreshold"),
 				Healthy: num(hc, "healthyThreshold"), DeregistrationDelay: num(tgIn, "deregistrationDelay")}
+			p.Health = hop.Health
 		}
 		p.Listeners = append(p.Listeners, hop)
 	}
@@ -289,7 +319,7 @@ func (t tracer) elbv2Hops(p *Path, lb *fakeaws.Resource) error {
 }
 
 func (t tracer) classicHops(p *Path, lb *fakeaws.Resource) {
-	in := propertyMap(lb.Inputs)
+	in := lb.PlainInputs()
 	for _, l := range list(in, "listeners") {
 		p.Listeners = append(p.Listeners, ListenerHop{Port: num(l, "lbPort"), Protocol: strings.ToUpper(str(l, "lbProtocol")),
 			NodePort: num(l, "instancePort")})
@@ -305,11 +335,14 @@ func (t tracer) classicHops(p *Path, lb *fakeaws.Resource) {
 	p.Health = HealthCheck{Protocol: proto, Port: port, Path: rest[i:], Interval: num(in, "healthCheck", "interval"),
 		Timeout: num(in, "healthCheck", "timeout"), Unhealthy: num(in, "healthCheck", "unhealthyThreshold"),
 		Healthy: num(in, "healthCheck", "healthyThreshold"), DeregistrationDelay: num(in, "connectionDrainingTimeout")}
+	for i := range p.Listeners {
+		p.Listeners[i].Health = p.Health
+	}
 }
 
 func (t tracer) byOutput(typ, key, value string) *fakeaws.Resource {
 	for _, res := range t.r.OfType(typ) {
-		if str(propertyMap(res.Outputs), key) == value {
+		if str(res.PlainOutputs(), key) == value {
 			return res
 		}
 	}
@@ -333,7 +366,7 @@ func (t tracer) objects(kind, namespace string) []map[string]any {
 		if !isKubernetesObject(res.Type) || !strings.HasSuffix(res.Type, ":"+kind) {
 			continue
 		}
-		o := propertyMap(res.Inputs)
+		o := res.PlainInputs()
 		if namespace == "" || str(o, "metadata", "namespace") == namespace {
 			out = append(out, o)
 		}

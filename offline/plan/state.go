@@ -78,7 +78,7 @@ func (r *Result) State() Deployment {
 		}
 		d.Deployment.Resources = append(d.Deployment.Resources, StateResource{
 			URN: res.URN, ID: res.ID, Custom: res.Custom, Type: res.Type,
-			Inputs: propertyMap(res.Inputs), Outputs: propertyMap(res.Outputs),
+			Inputs: res.PlainInputs(), Outputs: res.PlainOutputs(),
 			Parent: parent, Dependencies: deps, PropertyDependencies: res.PropertyDependencies,
 			Provider: res.Provider, Protect: res.Protect, RetainOnDelete: res.RetainOnDelete, External: res.Read,
 		})

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/outside-in/outside-in/internal/envlife/clitest"
+	"github.com/outside-in/outside-in/internal/envname"
+)
+
+var workflowsDir = filepath.Join("..", "..", ".github", "workflows")
+
+// badWorkflow breaks every rule once; each check must reject it, or the check proves nothing.
+const badWorkflow = "testdata/bad-workflow.yml"
+
+var checks = []struct {
+	name string
+	fn   func(workflow) []string
+}{
+	{"top-level permissions", checkTopPermissions},
+	{"job permissions", checkJobPermissions},
+	{"concurrency", checkConcurrency},
+	{"pinned actions", checkPinned},
+	{"no access keys", checkNoAccessKeys},
+	{"PR stack name", checkPRStackName},
+}
+
+func loadAll(t *testing.T) []workflow {
+	t.Helper()
+	files, err := workflowFiles(workflowsDir)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 4, "pull request, deploy, reap and drift workflows in %s", workflowsDir)
+	var out []workflow
+	for _, f := range files {
+		w, err := loadWorkflow(f)
+		require.NoError(t, err)
+		require.NotEmpty(t, w.Jobs, "%s has jobs", f)
+		out = append(out, w)
+	}
+	return out
+}
+
+func TestWorkflowsFollowTheRules(t *testing.T) {
+	workflows := loadAll(t)
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			for _, w := range workflows {
+				assert.Empty(t, c.fn(w), "%s", w.path)
+			}
+		})
+	}
+}
+
+func TestEachWorkflowCheckRejectsTheBadWorkflow(t *testing.T) {
+	bad, err := loadWorkflow(badWorkflow)
+	require.NoError(t, err)
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			problems := c.fn(bad)
+			assert.NotEmpty(t, problems, "the %s check accepts %s", c.name, badWorkflow)
+			t.Logf("%s", strings.Join(problems, "\n"))
+		})
+	}
+}
+
+// The checks see the jobs that matter: without these the rules above could pass by matching
+// nothing.
+func TestWorkflowsDoWhatTheDesignSays(t *testing.T) {
+	byFile := map[string]workflow{}
+	for _, w := range loadAll(t) {
+		byFile[filepath.Base(w.path)] = w
+	}
+	pr := byFile["pull-request.yml"]
+	require.Contains(t, pr.Jobs, "environment")
+	require.Contains(t, pr.Jobs, "environment-down")
+	assert.Contains(t, pr.Jobs["environment"].scripts(), "cmd/env up")
+	assert.Contains(t, pr.Jobs["environment-down"].scripts(), "cmd/env down")
+	assert.Contains(t, pr.Jobs["preview"].scripts(), "pulumi preview")
+	assert.Contains(t, pr.Jobs["test"].scripts(), "make test")
+	names := prStackNames(pr, 17)
+	require.NotEmpty(t, names, "the PR workflow names the PR's stack")
+	for _, n := range names {
+		assert.Equal(t, envname.PullRequestStack(17), n)
+	}
+
+	deploy := byFile["deploy.yml"]
+	require.Contains(t, deploy.Jobs, "production")
+	assert.Contains(t, deploy.raw, "environment: production")
+	assert.Contains(t, deploy.Jobs["production"].scripts(), "pulumi up")
+	assert.Contains(t, deploy.Jobs["platform"].scripts(), "pulumi up")
+
+	assert.Contains(t, byFile["reap.yml"].Jobs["reap"].scripts(), "cmd/env reap")
+	drift := byFile["drift.yml"].Jobs["drift"].scripts()
+	assert.Contains(t, drift, "pulumi refresh")
+	assert.Contains(t, drift, "--expect-no-changes")
+
+	stackJobs := 0
+	for _, w := range byFile {
+		for _, j := range w.Jobs {
+			if changesStack.MatchString(j.scripts()) {
+				stackJobs++
+			}
+		}
+	}
+	assert.Equal(t, 6, stackJobs, "environment, environment-down, platform, production, reap, drift change stacks")
+}
+
+// TestActionlint runs the real linter, with shellcheck on every run: script.
+func TestActionlint(t *testing.T) {
+	actionlint := filepath.Join(clitest.ToolsRoot(), "bin", "actionlint")
+	if _, err := os.Stat(actionlint); err != nil {
+		t.Fatalf("no actionlint at %s: run scripts/install-tools.sh", actionlint)
+	}
+	shellcheck, err := exec.LookPath("shellcheck")
+	require.NoError(t, err, "shellcheck is not on PATH: run scripts/install-tools.sh (it installs Debian's shellcheck)")
+	files, err := workflowFiles(workflowsDir)
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+
+	lint := func(files ...string) (string, error) {
+		args := append([]string{"-no-color", "-shellcheck", shellcheck}, files...)
+		out, err := exec.Command(actionlint, args...).CombinedOutput()
+		return string(out), err
+	}
+	out, err := lint(files...)
+	assert.NoError(t, err, "actionlint:\n%s", out)
+	// The control: actionlint does reject a broken workflow.
+	out, err = lint(badWorkflow)
+	assert.Error(t, err, "actionlint accepted %s", badWorkflow)
+	assert.Contains(t, out, "timeout-minutes")
+}
