@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,11 +56,24 @@ func with(s plan.Stack, set map[string]string, unset ...string) plan.Stack {
 	return out
 }
 
+// run plans a stack; an environment stack's platform (Pulumi.<last segment of its
+// platformStack>.yaml) is planned first and answers its StackReference.
 func run(t *testing.T, s plan.Stack) *plan.Result {
 	t.Helper()
-	res, err := plan.Run(s, plan.Options{})
+	res, err := plan.Run(s, plan.Options{Platform: platformOf(t, s)})
 	require.NoError(t, err)
 	return res
+}
+
+func platformOf(t *testing.T, s plan.Stack) *plan.Result {
+	t.Helper()
+	ref := s.Config[program.Namespace+":"+program.KeyPlatformStack]
+	if ref == "" {
+		return nil
+	}
+	platform, err := plan.Run(stack(t, ref[strings.LastIndex(ref, "/")+1:]), plan.Options{})
+	require.NoError(t, err)
+	return platform
 }
 
 // TestMain keeps one kube-apiserver for the whole test binary (started by the first test that

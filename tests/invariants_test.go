@@ -34,6 +34,14 @@ func checkRequestPath(t tb, res *plan.Result) {
 	paths, err := res.Trace()
 	require.NoError(t, err)
 	require.Len(t, paths, len(cfg.Apps), "one request path per app")
+	switch {
+	case cfg.Environment():
+		checkEnvironment(t, res, cfg, paths)
+		return
+	case cfg.ClusterMode == program.ClusterModeExisting:
+		checkAttachedCluster(t, res, cfg, paths)
+		return
+	}
 
 	publicSubnets := exportedStrings(t, res, "publicSubnetIds")
 	require.Len(t, publicSubnets, cfg.AzCount)
@@ -129,6 +137,64 @@ func checkRequestPath(t tb, res *plan.Result) {
 	for _, ing := range res.OfType("kubernetes:networking.k8s.io/v1:Ingress") {
 		assert.Contains(t, ing.Dependencies, release.URN, "Ingress %s waits for the controller", ing.Name)
 	}
+}
+
+// checkEnvironment: an environment's hosts are one label under the platform's envDomain, its
+// apps live in its own namespace (quota, limits, default-deny), and it owns no AWS resource.
+func checkEnvironment(t tb, res *plan.Result, cfg program.Config, paths []plan.Path) {
+	t.Helper()
+	env, err := program.EnvName(cfg.Stack)
+	require.NoError(t, err)
+	assert.Equal(t, env, text(t, res.Exports["environment"].Value), "the environment's name is exported")
+	ns := "env-" + env
+	for _, p := range paths {
+		assert.Equal(t, "platform", p.LB.Kind)
+		label, _, _ := strings.Cut(p.Host, ".")
+		assert.True(t, strings.HasSuffix(label, "-"+env), "%s is <app>-%s", p.Host, env)
+		assert.Equal(t, ns, p.Ingress.Namespace)
+		assert.Equal(t, ns, p.Workload.Namespace)
+		assert.True(t, p.Workload.HasPDB)
+		assert.GreaterOrEqual(t, p.Workload.Replicas, 2)
+	}
+	for _, r := range res.Resources {
+		assert.False(t, strings.HasPrefix(r.Type, "aws:"), "an environment owns no AWS resource: %s %s", r.Type, r.Name)
+	}
+	objs, err := res.KubernetesObjects()
+	require.NoError(t, err)
+	kinds := map[string]int{}
+	for _, o := range objs {
+		kinds[fmt.Sprint(o["kind"])]++
+		if o["kind"] != "Namespace" {
+			assert.Equal(t, ns, fakeaws.Get(o, "metadata", "namespace"), "%s %v is in the environment's namespace", o["kind"], fakeaws.Get(o, "metadata", "name"))
+		}
+		if o["kind"] == "Service" {
+			assert.Equal(t, "ClusterIP", fakeaws.Get(o, "spec", "type"))
+		}
+	}
+	assert.Equal(t, 1, kinds["Namespace"])
+	assert.Equal(t, 1, kinds["ResourceQuota"])
+	assert.Equal(t, 1, kinds["LimitRange"])
+	assert.Equal(t, len(cfg.Apps)+1, kinds["NetworkPolicy"], "default-deny plus one allow per app")
+}
+
+// checkAttachedCluster: on a cluster given by kubeconfig the stack builds no AWS resource and no
+// load balancer; the path starts at the entry Service's fixed node ports.
+func checkAttachedCluster(t tb, res *plan.Result, cfg program.Config, paths []plan.Path) {
+	t.Helper()
+	for _, r := range res.Resources {
+		assert.False(t, strings.HasPrefix(r.Type, "aws:"), "%s %s", r.Type, r.Name)
+	}
+	for _, p := range paths {
+		assert.Equal(t, "none", p.LB.Kind)
+		assert.Equal(t, cfg.HealthCheckNodePort, p.Entry.HealthCheckNodePort)
+		assert.Equal(t, "Local", p.Entry.ExternalTrafficPolicy)
+		assert.Equal(t, ingress.UnclaimedLoadBalancerClass, p.Entry.LoadBalancerClass)
+		assert.Contains(t, p.Entry.NodePorts, cfg.HTTPNodePort)
+	}
+	ports, ok := res.Exports["entryNodePorts"].Value.(map[string]any)
+	require.True(t, ok, "the node ports an outside balancer needs are exported")
+	assert.Equal(t, float64(cfg.HealthCheckNodePort), ports["healthCheck"])
+	checkKubernetesObjects(t, res)
 }
 
 // checkSecurityGroups: the node group admits only the load balancer's group, on exactly the node

@@ -228,10 +228,14 @@ func TestComponentStructure(t *testing.T) {
 					components[r.URN] = r
 				}
 			}
-			require.GreaterOrEqual(t, len(components), 5)
+			if strings.Contains(st.Config["outside-in:clusterMode"], "existing") {
+				require.GreaterOrEqual(t, len(components), 3, "cluster, controller or environment, an app")
+			} else {
+				require.GreaterOrEqual(t, len(components), 6, "network, DNS, cluster, ingress, an app, the guard")
+			}
 			for _, r := range res.Resources {
-				if !r.Custom {
-					continue
+				if !r.Custom || r.Read {
+					continue // a StackReference is read at the top, as Pulumi does
 				}
 				parent, ok := components[r.Parent]
 				require.True(t, ok, "%s %s has no component parent", r.Type, r.Name)
@@ -293,7 +297,7 @@ func TestPreviewOfShippedStacks(t *testing.T) {
 	for _, st := range shippedStacks(t) {
 		t.Run(st.Name, func(t *testing.T) {
 			full := run(t, st)
-			preview, err := plan.Run(st, plan.Options{Preview: true})
+			preview, err := plan.Run(st, plan.Options{Preview: true, Platform: platformOf(t, st)})
 			require.NoError(t, err)
 			assert.Equal(t, len(full.Resources), len(preview.Resources))
 			unknown := 0
@@ -302,7 +306,7 @@ func TestPreviewOfShippedStacks(t *testing.T) {
 					unknown++
 				}
 			}
-			assert.Greater(t, unknown, 10, "ids are unknown in a preview")
+			assert.Greater(t, unknown, 5, "ids are unknown in a preview")
 		})
 	}
 }

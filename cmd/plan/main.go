@@ -7,6 +7,8 @@
 //	go run ./cmd/plan --format json       # the resources, shaped like `pulumi stack export`
 //	go run ./cmd/plan --format yaml       # the Kubernetes objects, for kubectl apply --dry-run=server
 //	go run ./cmd/plan --preview           # as `pulumi preview` sees an empty stack
+//	go run ./cmd/plan --config Pulumi.pr-17.yaml --platform Pulumi.platform.yaml
+//	                                      # an environment stack, its platform planned first
 //
 // Exit status: 0 on success, 2 for invalid configuration or usage, 1 for anything else.
 package main
@@ -35,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	config := fs.String("config", "", "stack file to read instead of Pulumi.<stack>.yaml")
 	format := fs.String("format", "tree", "output: tree (resources, summary, request paths), json or yaml")
 	preview := fs.Bool("preview", false, "answer like a preview of an empty stack: computed values unknown")
+	platformFile := fs.String("platform", "", "stack file of the platform an environment stack references; its plan answers the reference")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,7 +65,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, w := range s.Warnings {
 		fmt.Fprintf(stderr, "plan: warning: %s\n", w)
 	}
-	res, err := plan.Run(s, plan.Options{Preview: *preview})
+	opts := plan.Options{Preview: *preview}
+	if *platformFile != "" {
+		ps, err := plan.LoadStack(filepath.Join(dir, "Pulumi.yaml"), *platformFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "plan: platform: %v\n", err)
+			return 2
+		}
+		platform, err := plan.Run(ps, plan.Options{})
+		if err != nil {
+			fmt.Fprintf(stderr, "plan: platform %s: %v\n", ps.Name, err)
+			if program.IsConfigError(err) {
+				return 2
+			}
+			return 1
+		}
+		opts.Platform = platform
+	}
+	res, err := plan.Run(s, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "plan: %v\n", err)
 		var ce *program.ConfigError

@@ -200,6 +200,11 @@ func (t tracer) outside(p *Path) error {
 		return err
 	}
 	switch {
+	case lb == nil && len(t.r.OfType("pulumi:pulumi:StackReference")) > 0 && !t.hasEntryService():
+		// An environment: the platform's load balancer, certificate, record and controller
+		// serve it; the path in this stack starts at its Ingress rule.
+		p.LB = LB{Kind: "platform"}
+		return nil
 	case lb == nil:
 		// No load balancer in the stack (a cluster given by kubeconfig): the path starts at the
 		// entry Service's node ports, where a balancer outside the stack sends.
@@ -241,6 +246,16 @@ func (t tracer) outside(p *Path) error {
 		}
 	}
 	return nil
+}
+
+// hasEntryService reports whether the stack declares the controller's entry Service.
+func (t tracer) hasEntryService() bool {
+	for _, svc := range t.objects("Service", "") {
+		if num(svc, "spec", "healthCheckNodePort") != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // loadBalancer finds the load balancer in front of the host: the one its alias points at, or,

@@ -1,0 +1,117 @@
+package tests
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/outside-in/outside-in/cluster"
+	"github.com/outside-in/outside-in/offline/fakeaws"
+	"github.com/outside-in/outside-in/offline/plan"
+	"github.com/outside-in/outside-in/program"
+)
+
+// Two environment stacks of one platform share nothing: no namespace, no host, and neither owns
+// an AWS resource; each is served under the platform's wildcard domain.
+func TestTwoEnvironmentsShareNothing(t *testing.T) {
+	platform := run(t, stack(t, "platform"))
+	envDomain := text(t, platform.Exports[program.OutputEnvDomain].Value)
+	pr := stack(t, "pr-17")
+	alice := plan.Stack{Name: "dev-alice", Config: map[string]string{}}
+	for k, v := range pr.Config {
+		alice.Config[k] = v
+	}
+	alice.Config["outside-in:owner"] = "alice@example.com"
+
+	namespaces, hosts := map[string]string{}, map[string]string{}
+	for _, s := range []plan.Stack{pr, alice} {
+		res, err := plan.Run(s, plan.Options{Platform: platform})
+		require.NoError(t, err)
+		for _, r := range res.Resources {
+			require.False(t, strings.HasPrefix(r.Type, "aws:"), "%s owns %s %s", s.Name, r.Type, r.Name)
+		}
+		objs, err := res.KubernetesObjects()
+		require.NoError(t, err)
+		for _, o := range objs {
+			ns := fmt.Sprint(fakeaws.Get(o, "metadata", "namespace"))
+			if o["kind"] == "Namespace" {
+				ns = fmt.Sprint(fakeaws.Get(o, "metadata", "name"))
+			}
+			if other, ok := namespaces[ns]; ok && other != s.Name {
+				t.Errorf("namespace %s is both %s's and %s's", ns, other, s.Name)
+			}
+			namespaces[ns] = s.Name
+		}
+		paths, err := res.Trace()
+		require.NoError(t, err)
+		for _, p := range paths {
+			require.True(t, strings.HasSuffix(p.Host, "."+envDomain), "%s is under the platform's envDomain", p.Host)
+			require.NotContains(t, strings.TrimSuffix(p.Host, "."+envDomain), ".", "one label, so the wildcard certificate covers it")
+			if other, ok := hosts[p.Host]; ok {
+				t.Errorf("host %s is both %s's and %s's", p.Host, other, s.Name)
+			}
+			hosts[p.Host] = s.Name
+		}
+	}
+	assert.Len(t, namespaces, 2)
+	assert.Len(t, hosts, 4)
+}
+
+// The platform serves environments: a certificate for *.<envDomain> on its listener beside the
+// apps' one, a wildcard alias to its load balancer, the environments group bound to a role that
+// manages namespaced objects (and namespaces) only, and the outputs an environment reads.
+func TestPlatformServesEnvironments(t *testing.T) {
+	res := run(t, stack(t, "platform"))
+	envDomain := "env.platform.example.com"
+	var wildcard bool
+	for _, c := range res.OfType("aws:acm/certificate:Certificate") {
+		wildcard = wildcard || c.In("domainName") == "*."+envDomain
+	}
+	assert.True(t, wildcard, "a certificate for *.%s", envDomain)
+	require.Len(t, res.OfType("aws:lb/listenerCertificate:ListenerCertificate"), 1, "the wildcard certificate is on the listener by SNI")
+	alias := res.Named("aws:route53/record:Record", "dns-env-alias")
+	require.NotNil(t, alias)
+	assert.Equal(t, "*."+envDomain, alias.In("name"))
+	assert.Equal(t, exported(t, res, "loadBalancerDnsName"), alias.In("aliases", 0, "name"))
+
+	role := res.Named("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "environments-role")
+	require.NotNil(t, role)
+	for _, rule := range role.In("rules").([]any) {
+		for _, r := range fakeaws.Get(rule, "resources").([]any) {
+			assert.NotContains(t, []string{"secrets", "clusterroles", "clusterrolebindings", "roles", "rolebindings", "nodes", "*"}, r)
+		}
+	}
+	binding := res.Named("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "environments-binding")
+	require.NotNil(t, binding)
+	assert.Equal(t, cluster.EnvironmentsGroup, binding.In("subjects", 0, "name"))
+
+	for _, out := range []string{program.OutputEnvDomain, program.OutputEnvironmentKubeconfig, program.OutputIngressClass,
+		program.OutputControllerNamespace, program.OutputControllerPodLabels, "ciEnvironmentsRoleArn", "ciReadOnlyRoleArn", "ciDeployRoleArn"} {
+		assert.Contains(t, res.Exports, out)
+	}
+	assert.True(t, res.Exports[program.OutputEnvironmentKubeconfig].Secret)
+
+	// CI: the environments role may do nothing in AWS and is in the environments group only;
+	// its trust is the repository's pull requests and main branch; the deploy role is trusted
+	// from the production GitHub environment only.
+	for _, r := range res.OfType("aws:iam/rolePolicyAttachment:RolePolicyAttachment") {
+		assert.NotContains(t, r.Name, "ci-environments", "the environments role has no AWS policy")
+	}
+	envRole := res.Named("aws:iam/role:Role", "github-ci-environments")
+	require.NotNil(t, envRole)
+	trust := policyDoc(t, text(t, envRole.In("assumeRolePolicy")))
+	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:pull_request", "repo:example/outside-in:ref:refs/heads/main"}},
+		trust.Statement[0].Condition["StringLike"])
+	deploy := policyDoc(t, text(t, res.Named("aws:iam/role:Role", "github-ci-deploy").In("assumeRolePolicy")))
+	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:environment:production"}},
+		deploy.Statement[0].Condition["StringLike"])
+	entries := map[string][]any{}
+	for _, e := range res.OfType("aws:eks/accessEntry:AccessEntry") {
+		groups, _ := e.In("kubernetesGroups").([]any)
+		entries[text(t, e.In("principalArn"))] = groups
+	}
+	assert.Equal(t, []any{cluster.EnvironmentsGroup}, entries[text(t, envRole.Out("arn"))])
+}
