@@ -39,7 +39,7 @@ apiserver:
 
 ## golden-update: rewrites the golden plans in tests/testdata after a reviewed change.
 golden-update:
-	$(GO) test ./tests/ -run Golden -update
+	$(GO) test -count=1 ./tests/ -skip APIServer -update
 
 clean:
 	rm -rf bin

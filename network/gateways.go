@@ -9,9 +9,16 @@ import (
 	"github.com/outside-in/outside-in/internal/naming"
 )
 
-// gateways builds the internet gateway and the NAT gateways the strategy asks for, each NAT with
-// its own Elastic IP in the public subnet of its AZ.
-func (b *builder) gateways(subnets builtSubnets) (*ec2.InternetGateway, []*ec2.NatGateway, error) {
+// egress is where a private subnet's default route goes: a NAT gateway or a NAT instance's
+// network interface.
+type egress struct {
+	gateway  *ec2.NatGateway
+	instance *ec2.Instance
+}
+
+// gateways builds the internet gateway and what the NAT strategy asks for: NAT gateways, each
+// with its own Elastic IP in the public subnet of its AZ, or one NAT instance.
+func (b *builder) gateways(subnets builtSubnets) (*ec2.InternetGateway, []egress, error) {
 	igw, err := ec2.NewInternetGateway(b.ctx, naming.Child(b.name, "igw"), &ec2.InternetGatewayArgs{
 		VpcId: b.vpcID,
 		Tags:  b.tags("igw"),
@@ -20,7 +27,14 @@ func (b *builder) gateways(subnets builtSubnets) (*ec2.InternetGateway, []*ec2.N
 		return nil, nil, fmt.Errorf("network: internet gateway: %w", err)
 	}
 
-	var nats []*ec2.NatGateway
+	if b.args.NatStrategy == NatInstance {
+		instance, err := b.natInstance(subnets.public[0], igw)
+		if err != nil {
+			return nil, nil, err
+		}
+		return igw, []egress{{instance: instance}}, nil
+	}
+	var nats []egress
 	for j, az := range NatGatewayAZs(b.args.NatStrategy, len(b.plan)) {
 		zone := b.plan[az].AvailabilityZone
 		eip, err := ec2.NewEip(b.ctx, naming.Child(b.name, "nat-eip", j), &ec2.EipArgs{
@@ -38,7 +52,7 @@ func (b *builder) gateways(subnets builtSubnets) (*ec2.InternetGateway, []*ec2.N
 		if err != nil {
 			return nil, nil, fmt.Errorf("network: nat gateway in %s: %w", zone, err)
 		}
-		nats = append(nats, nat)
+		nats = append(nats, egress{gateway: nat})
 	}
 	return igw, nats, nil
 }

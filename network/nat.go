@@ -13,10 +13,14 @@ const (
 	NatSingle NatStrategy = "Single"
 	// NatOnePerAz builds a NAT gateway in every AZ; each private subnet routes through its own.
 	NatOnePerAz NatStrategy = "OnePerAz"
+	// NatInstance runs one small NAT instance in the first AZ instead of a managed gateway: about
+	// a tenth of the cost, and a single point of failure for egress — for developer and CI
+	// stacks, not production.
+	NatInstance NatStrategy = "Instance"
 )
 
 // NatStrategies lists the accepted strategies, in the order the docs give them.
-var NatStrategies = []NatStrategy{NatNone, NatSingle, NatOnePerAz}
+var NatStrategies = []NatStrategy{NatNone, NatSingle, NatOnePerAz, NatInstance}
 
 // Valid reports whether s is a known strategy.
 func (s NatStrategy) Valid() bool { return slices.Contains(NatStrategies, s) }
@@ -24,7 +28,7 @@ func (s NatStrategy) Valid() bool { return slices.Contains(NatStrategies, s) }
 // NatGatewayAZs returns the indexes of the AZs that host a NAT gateway.
 func NatGatewayAZs(s NatStrategy, azCount int) []int {
 	switch s {
-	case NatSingle:
+	case NatSingle, NatInstance:
 		return []int{0}
 	case NatOnePerAz:
 		out := make([]int, azCount)
@@ -43,7 +47,7 @@ func PrivateRouteTargets(s NatStrategy, azCount int) []int {
 	out := make([]int, azCount)
 	for i := range out {
 		switch s {
-		case NatSingle:
+		case NatSingle, NatInstance:
 			out[i] = 0
 		case NatOnePerAz:
 			out[i] = i

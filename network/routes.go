@@ -14,7 +14,7 @@ const anywhereIPv4 = "0.0.0.0/0"
 // routes builds one public route table (default route to the IGW) shared by the public subnets,
 // and one private route table per AZ whose default route goes to the NAT gateway the strategy
 // picks. Private tables exist for every strategy, so changing strategy changes routes only.
-func (b *builder) routes(subnets builtSubnets, igw *ec2.InternetGateway, nats []*ec2.NatGateway) error {
+func (b *builder) routes(subnets builtSubnets, igw *ec2.InternetGateway, nats []egress) error {
 	public, err := ec2.NewRouteTable(b.ctx, naming.Child(b.name, "public-rt"), &ec2.RouteTableArgs{
 		VpcId: b.vpcID,
 		Tags:  b.tags("public"),
@@ -47,11 +47,13 @@ func (b *builder) routes(subnets builtSubnets, igw *ec2.InternetGateway, nats []
 			return fmt.Errorf("network: private route table in %s: %w", pair.AvailabilityZone, err)
 		}
 		if nat := targets[i]; nat >= 0 {
-			if _, err := ec2.NewRoute(b.ctx, naming.Child(b.name, "private-default", i), &ec2.RouteArgs{
-				RouteTableId:         private.ID(),
-				DestinationCidrBlock: pulumi.String(anywhereIPv4),
-				NatGatewayId:         nats[nat].ID(),
-			}, b.parent); err != nil {
+			route := &ec2.RouteArgs{RouteTableId: private.ID(), DestinationCidrBlock: pulumi.String(anywhereIPv4)}
+			if nats[nat].instance != nil {
+				route.NetworkInterfaceId = nats[nat].instance.PrimaryNetworkInterfaceId
+			} else {
+				route.NatGatewayId = nats[nat].gateway.ID()
+			}
+			if _, err := ec2.NewRoute(b.ctx, naming.Child(b.name, "private-default", i), route, b.parent); err != nil {
 				return fmt.Errorf("network: private default route in %s: %w", pair.AvailabilityZone, err)
 			}
 		}

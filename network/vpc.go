@@ -35,6 +35,15 @@ type VpcArgs struct {
 	Tags map[string]string
 	// Partition, Region and AccountID scope the flow-log role's trust to this account.
 	Partition, Region, AccountID string
+	// NatInstance sizes the NAT instance of NatStrategy Instance.
+	NatInstance NatInstanceArgs
+}
+
+// NatInstanceArgs is the NAT instance: a current Amazon Linux 2023 image and a small type of the
+// image's architecture.
+type NatInstanceArgs struct {
+	AMI          string
+	InstanceType string
 }
 
 // Vpc is the network component. Its exported fields are what the next layers take.
@@ -53,6 +62,9 @@ type Vpc struct {
 func NewVpc(ctx *pulumi.Context, name string, args VpcArgs, opts ...pulumi.ResourceOption) (*Vpc, error) {
 	if !args.NatStrategy.Valid() {
 		return nil, fmt.Errorf("network: unknown NAT strategy %q", args.NatStrategy)
+	}
+	if args.NatStrategy == NatInstance && (args.NatInstance.AMI == "" || args.NatInstance.InstanceType == "") {
+		return nil, fmt.Errorf("network: a NAT instance needs an image and an instance type")
 	}
 	if args.FlowLogs == "" {
 		args.FlowLogs = FlowLogsNone

@@ -23,6 +23,7 @@ func vpcArgs(azs int, nat NatStrategy) VpcArgs {
 		ClusterName:       "demo",
 		NamePrefix:        "outside-in-test",
 		Tags:              map[string]string{"team": "platform"},
+		NatInstance:       NatInstanceArgs{AMI: "ami-0123456789abcdef0", InstanceType: "t4g.micro"},
 	}
 }
 
@@ -68,6 +69,8 @@ func TestVpcCountsByStrategy(t *testing.T) {
 		{NatSingle, 3, 1, 1, 4, 4},
 		{NatOnePerAz, 2, 2, 2, 3, 3},
 		{NatOnePerAz, 3, 3, 3, 4, 4},
+		{NatInstance, 2, 0, 0, 3, 3},
+		{NatInstance, 3, 0, 0, 4, 4},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s_%d", c.nat, c.azs), func(t *testing.T) {
@@ -146,6 +149,43 @@ func TestVpcSingleNatRoutesEveryAZThroughIt(t *testing.T) {
 		route := named(t, fake, "aws:ec2/route:Route", fmt.Sprintf("net-private-default-%d", i))
 		assert.Equal(t, nats[0].ID, route.In("natGatewayId"))
 	}
+}
+
+// A NAT instance forwards for every private subnet: their default routes go to its network
+// interface; it sits in the first public subnet with a public address, checks of source and
+// destination off, IMDSv2, an encrypted disk, and a security group open to the VPC only.
+func TestVpcNatInstance(t *testing.T) {
+	fake := buildVpc(t, vpcArgs(3, NatInstance))
+	instances := ofType(fake, "aws:ec2/instance:Instance")
+	require.Len(t, instances, 1)
+	nat := instances[0]
+	assert.Equal(t, named(t, fake, "aws:ec2/subnet:Subnet", "net-public-0").ID, nat.In("subnetId"))
+	assert.Equal(t, false, nat.In("sourceDestCheck"), "it forwards other machines' packets")
+	assert.Equal(t, true, nat.In("associatePublicIpAddress"))
+	assert.Equal(t, "required", nat.In("metadataOptions", "httpTokens"))
+	assert.Equal(t, true, nat.In("rootBlockDevice", "encrypted"))
+	assert.Equal(t, "ami-0123456789abcdef0", nat.In("ami"))
+	eni := nat.Out("primaryNetworkInterfaceId")
+	require.NotEmpty(t, eni)
+	for i := 0; i < 3; i++ {
+		route := named(t, fake, "aws:ec2/route:Route", fmt.Sprintf("net-private-default-%d", i))
+		assert.Equal(t, eni, route.In("networkInterfaceId"))
+		assert.Nil(t, route.In("natGatewayId"))
+	}
+	sg := named(t, fake, "aws:ec2/securityGroup:SecurityGroup", "net-nat-sg")
+	assert.Equal(t, []any{sg.ID}, nat.In("vpcSecurityGroupIds"))
+	in := named(t, fake, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "net-nat-in")
+	assert.Equal(t, "10.20.0.0/16", in.In("cidrIpv4"), "only the VPC reaches the NAT instance")
+	assert.Equal(t, sg.ID, in.In("securityGroupId"))
+	assert.Empty(t, ofType(fake, "aws:ec2/eip:Eip"))
+
+	_, err := fakeaws.Run("outside-in", "test", fakeaws.Options{}, nil, func(ctx *pulumi.Context) error {
+		args := vpcArgs(2, NatInstance)
+		args.NatInstance = NatInstanceArgs{}
+		_, err := NewVpc(ctx, "net", args)
+		return err
+	})
+	assert.ErrorContains(t, err, "a NAT instance needs an image")
 }
 
 func TestVpcNoneLeavesPrivateSubnetsWithoutDefaultRoute(t *testing.T) {

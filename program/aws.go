@@ -39,6 +39,7 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 		Partition:             facts.Partition,
 		Region:                facts.Region,
 		AccountID:             facts.AccountID,
+		NatInstance:           network.NatInstanceArgs{AMI: facts.AMIs[cluster.ArchArm64], InstanceType: NatInstanceType},
 	})
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/dns"
 	"github.com/outside-in/outside-in/internal/awsdata"
+	"github.com/outside-in/outside-in/network"
 )
 
 // Facts are what the program reads from the account before it registers anything: a lookup that
@@ -28,9 +29,14 @@ type Facts struct {
 	Caller        string
 	Zone          *dns.ExistingZone
 	AddonVersions map[string]string
-	// AMIs are the current Amazon Linux 2023 images of the architectures a k3s stack runs.
+	// AMIs are the current Amazon Linux 2023 images of the architectures the stack's own EC2
+	// instances run: k3s nodes, the NAT instance.
 	AMIs map[cluster.Arch]string
 }
+
+// NatInstanceType is the NAT instance's type: Graviton, 1 GiB, ample for forwarding a developer
+// stack's egress.
+const NatInstanceType = "t4g.micro"
 
 // AMIParameter is AWS's public SSM parameter naming the current Amazon Linux 2023 image of an
 // architecture.
@@ -75,25 +81,32 @@ func LookUp(ctx *pulumi.Context, cfg Config) (Facts, error) {
 		}
 		f.Zone = &dns.ExistingZone{ID: zone.ZoneId, NameServers: zone.NameServers}
 	}
-	switch cfg.ClusterMode {
-	case ClusterModeEKS:
+	if cfg.ClusterMode == ClusterModeEKS {
 		if f.AddonVersions, err = cluster.ResolveAddonVersions(ctx, cfg.KubernetesVersion, cfg.AddonVersions); err != nil {
 			return f, err
 		}
-	case ClusterModeK3s:
-		if f.AMIs, err = lookUpAMIs(ctx, cfg); err != nil {
-			return f, err
-		}
+	}
+	if f.AMIs, err = lookUpAMIs(ctx, cfg); err != nil {
+		return f, err
 	}
 	return f, nil
 }
 
-// lookUpAMIs reads the current Amazon Linux 2023 image of each architecture the k3s nodes run.
+// lookUpAMIs reads the current Amazon Linux 2023 image of each architecture the stack's own
+// instances run (none for EKS nodes, whose images EKS chooses).
 func lookUpAMIs(ctx *pulumi.Context, cfg Config) (map[cluster.Arch]string, error) {
 	out := map[cluster.Arch]string{}
-	agents, _ := cluster.InstanceArch(cfg.NodeInstanceTypes[0])
-	servers, _ := cluster.InstanceArch(k3sServerType(cfg, agents))
-	for _, arch := range []cluster.Arch{agents, servers} {
+	var arches []cluster.Arch
+	if cfg.ClusterMode == ClusterModeK3s {
+		agents, _ := cluster.InstanceArch(cfg.NodeInstanceTypes[0])
+		servers, _ := cluster.InstanceArch(k3sServerType(cfg, agents))
+		arches = append(arches, agents, servers)
+	}
+	if cfg.NatStrategy == network.NatInstance {
+		nat, _ := cluster.InstanceArch(NatInstanceType)
+		arches = append(arches, nat)
+	}
+	for _, arch := range arches {
 		if out[arch] != "" {
 			continue
 		}

@@ -154,9 +154,9 @@ func (c Config) validateNetwork(v *validator) {
 	}
 
 	if !c.NatStrategy.Valid() {
-		v.add(KeyNatStrategy, c.NatStrategy, "must be one of None, Single, OnePerAz")
+		v.add(KeyNatStrategy, c.NatStrategy, "must be one of None, Single, OnePerAz, Instance")
 	} else if c.NatStrategy == network.NatNone {
-		v.add(KeyNatStrategy, c.NatStrategy, "leaves the private nodes without egress to pull images and join EKS; use Single (cheap) or OnePerAz (zone-redundant)")
+		v.add(KeyNatStrategy, c.NatStrategy, "leaves the private nodes without egress to pull images and join the cluster; use Instance (cheapest), Single or OnePerAz (zone-redundant)")
 	}
 	if !c.FlowLogs.Valid() {
 		v.add(KeyFlowLogs, c.FlowLogs, "must be one of None, Rejected, All")

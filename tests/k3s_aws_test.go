@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +15,17 @@ import (
 	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/offline/plan"
 )
+
+// k3sServers are the k3s server instances (not the NAT instance).
+func k3sServers(res *plan.Result) []*fakeaws.Resource {
+	var out []*fakeaws.Resource
+	for _, i := range res.OfType("aws:ec2/instance:Instance") {
+		if strings.HasPrefix(i.Name, "cluster-server-") {
+			out = append(out, i)
+		}
+	}
+	return out
+}
 
 // subnetsByID maps the plan's subnet ids to their CIDR, AZ and whether they are public.
 func subnetsByID(t *testing.T, res *plan.Result) map[string]struct {
@@ -44,7 +56,7 @@ func subnetsByID(t *testing.T, res *plan.Result) map[string]struct {
 func TestK3sNodesArePrivateAndHardened(t *testing.T) {
 	res := run(t, with(stack(t, "k3s"), map[string]string{"k3sServers": "3", "azCount": "3"}))
 	subnets := subnetsByID(t, res)
-	servers := res.OfType("aws:ec2/instance:Instance")
+	servers := k3sServers(res)
 	require.Len(t, servers, 3)
 	azs := map[string]bool{}
 	for _, s := range servers {
@@ -214,7 +226,7 @@ func TestK3sAPIEndpoint(t *testing.T) {
 		assert.Equal(t, "TCP", tg.In("healthCheck", "protocol"), "the API refuses anonymous requests, so the check is a connect")
 		targets := res.OfType("aws:lb/targetGroupAttachment:TargetGroupAttachment")
 		require.Len(t, targets, 1)
-		assert.Equal(t, res.OfType("aws:ec2/instance:Instance")[0].ID, targets[0].In("targetId"))
+		assert.Equal(t, k3sServers(res)[0].ID, targets[0].In("targetId"))
 	}
 }
 

@@ -100,6 +100,32 @@ func TestUserDataPassesCloudInitAndShellcheck(t *testing.T) {
 	}
 }
 
+// The NAT instance's user data passes the same checks, and configures what a NAT needs.
+func TestNatInstanceUserData(t *testing.T) {
+	cloudInit, shellcheck := tool(t, "cloud-init"), tool(t, "shellcheck")
+	res := run(t, stack(t, "k3s"))
+	nat := res.Named("aws:ec2/instance:Instance", "network-nat-instance")
+	require.NotNil(t, nat)
+	raw := text(t, nat.In("userData"))
+	dir := t.TempDir()
+	file := filepath.Join(dir, "user-data")
+	require.NoError(t, os.WriteFile(file, []byte(raw), 0o600))
+	out, err := exec.Command(cloudInit, "schema", "--config-file", file).CombinedOutput()
+	require.NoError(t, err, "cloud-init schema:\n%s", out)
+	var doc struct {
+		WriteFiles []struct{ Path, Content string } `json:"write_files"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(raw), &doc))
+	require.Len(t, doc.WriteFiles, 1)
+	script := filepath.Join(dir, "nat.sh")
+	require.NoError(t, os.WriteFile(script, []byte(doc.WriteFiles[0].Content), 0o600))
+	out, err = exec.Command(shellcheck, "--shell=bash", "--severity=style", script).CombinedOutput()
+	assert.NoError(t, err, "shellcheck:\n%s", out)
+	assert.Contains(t, doc.WriteFiles[0].Content, "net.ipv4.ip_forward = 1")
+	assert.Contains(t, doc.WriteFiles[0].Content, "-j MASQUERADE")
+	golden(t, "k3s.nat-instance.cloud-config.yaml", []byte(raw))
+}
+
 // The controls: the same checks reject broken user data, so their passing means something.
 func TestUserDataChecksRejectBrokenInput(t *testing.T) {
 	cloudInit, shellcheck := tool(t, "cloud-init"), tool(t, "shellcheck")
@@ -128,7 +154,7 @@ func TestUserDataSaysWhatTheClusterNeeds(t *testing.T) {
 	require.True(t, ok)
 
 	var addresses []string
-	for _, s := range res.OfType("aws:ec2/instance:Instance") {
+	for _, s := range k3sServers(res) {
 		addresses = append(addresses, text(t, s.In("privateIp")))
 	}
 	require.Len(t, addresses, 3)
