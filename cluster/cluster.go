@@ -45,8 +45,6 @@ type Result struct {
 	Arch Arch
 	// Ready are the resources the in-cluster layers wait for: nodes to run on and DNS.
 	Ready []pulumi.Resource
-	// Component is the cluster's component resource, for dependencies on all of it.
-	Component pulumi.Resource
 }
 
 // EnvironmentsGroup is the Kubernetes group of environment stacks (the CI role's access entry

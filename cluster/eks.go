@@ -212,7 +212,6 @@ func NewEKS(ctx *pulumi.Context, name string, args EKSArgs, opts ...pulumi.Resou
 		NodeAutoscalingGroupNames: nodes.autoscalingGroupNames,
 		Arch:                      args.Nodes.Arch,
 		Ready:                     nodes.ready,
-		Component:                 c,
 	}, nil
 }
 

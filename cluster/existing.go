@@ -47,6 +47,5 @@ func NewExisting(ctx *pulumi.Context, name string, args ExistingArgs, opts ...pu
 		Provider:                  provider,
 		NodeSecurityGroupID:       pulumi.String("").ToStringOutput(),
 		NodeAutoscalingGroupNames: pulumi.StringArray{}.ToStringArrayOutput(),
-		Component:                 c,
 	}, nil
 }

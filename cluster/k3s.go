@@ -153,6 +153,5 @@ func NewK3s(ctx *pulumi.Context, name string, args K3sArgs, opts ...pulumi.Resou
 		NodeAutoscalingGroupNames: agentGroups,
 		Arch:                      args.Nodes.Arch,
 		Ready:                     []pulumi.Resource{agents},
-		Component:                 c,
 	}, nil
 }

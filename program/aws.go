@@ -69,7 +69,7 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 
 	var ci ciRoles
 	if cfg.GithubOidc.Repository != "" {
-		_, environments, deploy, err := newCIRoles(ctx, cfg, facts)
+		environments, deploy, err := newCIRoles(ctx, cfg, facts)
 		if err != nil {
 			return err
 		}
@@ -140,7 +140,7 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 		ctx.Export("fqdns", fqdns)
 	}
 	if cfg.EnvDomain != "" {
-		if _, err := exportPlatform(ctx, cfg, k8s); err != nil {
+		if err := exportPlatform(ctx, cfg, k8s); err != nil {
 			return err
 		}
 	}

@@ -40,23 +40,23 @@ type GitHubAccess struct {
 
 // exportPlatform exports what environment stacks need, and lets the environments group manage
 // environment namespaces.
-func exportPlatform(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) (pulumi.Resource, error) {
+func exportPlatform(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) error {
 	c := &Environments{}
 	if err := ctx.RegisterComponentResource("outside-in:platform:Environments", "environments", c); err != nil {
-		return nil, err
+		return err
 	}
 	if err := environmentsRBAC(ctx, c, k8s); err != nil {
-		return nil, err
+		return err
 	}
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"group": pulumi.String(cluster.EnvironmentsGroup)}); err != nil {
-		return nil, fmt.Errorf("platform: registering outputs: %w", err)
+		return fmt.Errorf("platform: registering outputs: %w", err)
 	}
 	ctx.Export(OutputEnvDomain, pulumi.String(cfg.EnvDomain))
 	ctx.Export(OutputEnvironmentKubeconfig, k8s.EnvironmentKubeconfig)
 	ctx.Export(OutputIngressClass, pulumi.String(ingress.IngressClass))
 	ctx.Export(OutputControllerNamespace, pulumi.String(ingress.ControllerNamespace))
 	ctx.Export(OutputControllerPodLabels, pulumi.ToStringMap(ingress.ControllerSelector))
-	return c, nil
+	return nil
 }
 
 // EnvironmentsRules are what an environment stack may do in the platform's cluster: create and
@@ -130,10 +130,10 @@ func GitHubTrust(providerArn, repository string, subjects []string) iampolicy.Do
 // create and remove environment stacks. The read-only role (the same workflows) previews and
 // checks drift. The deploy role, only for the listed GitHub environments (approval gates live
 // there), can update the platform itself.
-func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (c *GitHubAccess, environments, deploy pulumi.StringOutput, err error) {
-	c = &GitHubAccess{}
+func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (environments, deploy pulumi.StringOutput, err error) {
+	c := &GitHubAccess{}
 	if err := ctx.RegisterComponentResource("outside-in:platform:GitHubAccess", "github", c); err != nil {
-		return nil, environments, deploy, err
+		return environments, deploy, err
 	}
 	parent := pulumi.Parent(c)
 	// GitHub's issuer can be registered once per account; a second platform in the account
@@ -146,7 +146,7 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (c *GitHubAccess, 
 			Tags:          naming.Tags(cfg.SharedTags(), cfg.NamePrefix()+"-github-oidc"),
 		}, parent)
 		if err != nil {
-			return nil, environments, deploy, fmt.Errorf("platform: GitHub OIDC provider: %w", err)
+			return environments, deploy, fmt.Errorf("platform: GitHub OIDC provider: %w", err)
 		}
 		providerArn = provider.Arn
 	}
@@ -163,25 +163,25 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (c *GitHubAccess, 
 	prAndMain := []string{"pull_request", "ref:refs/heads/main"}
 	envRole, err := role("ci-environments", "outside-in CI: environment stacks of "+cfg.GithubOidc.Repository, prAndMain)
 	if err != nil {
-		return nil, environments, deploy, fmt.Errorf("platform: CI environments role: %w", err)
+		return environments, deploy, fmt.Errorf("platform: CI environments role: %w", err)
 	}
 	environments = envRole.Arn
 	// Previews on pull requests and the scheduled drift check read the account and change
 	// nothing: a role of their own, read-only.
 	readRole, err := role("ci-readonly", "outside-in CI: previews and drift checks of "+cfg.GithubOidc.Repository, prAndMain)
 	if err != nil {
-		return nil, environments, deploy, fmt.Errorf("platform: CI read-only role: %w", err)
+		return environments, deploy, fmt.Errorf("platform: CI read-only role: %w", err)
 	}
 	if _, err := iam.NewRolePolicyAttachment(ctx, naming.Child("github", "ci-readonly-policy"), &iam.RolePolicyAttachmentArgs{
 		Role:      readRole.Name,
 		PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/ReadOnlyAccess", facts.Partition),
 	}, parent); err != nil {
-		return nil, environments, deploy, fmt.Errorf("platform: CI read-only policy: %w", err)
+		return environments, deploy, fmt.Errorf("platform: CI read-only policy: %w", err)
 	}
 	ctx.Export("ciReadOnlyRoleArn", readRole.Arn)
 	outputs := pulumi.Map{"environmentsRoleArn": environments, "readOnlyRoleArn": readRole.Arn}
 	if len(cfg.GithubOidc.Environments) == 0 {
-		return c, environments, deploy, ctx.RegisterResourceOutputs(c, outputs)
+		return environments, deploy, ctx.RegisterResourceOutputs(c, outputs)
 	}
 	var subjects []string
 	for _, e := range cfg.GithubOidc.Environments {
@@ -189,24 +189,24 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (c *GitHubAccess, 
 	}
 	deployRole, err := role("ci-deploy", "outside-in CI: deploys the platform from "+cfg.GithubOidc.Repository, subjects)
 	if err != nil {
-		return nil, environments, deploy, fmt.Errorf("platform: CI deploy role: %w", err)
+		return environments, deploy, fmt.Errorf("platform: CI deploy role: %w", err)
 	}
 	for i, policy := range DeployManagedPolicies {
 		if _, err := iam.NewRolePolicyAttachment(ctx, naming.Child("github", "ci-deploy-policy", i), &iam.RolePolicyAttachmentArgs{
 			Role:      deployRole.Name,
 			PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/%s", facts.Partition, policy),
 		}, parent); err != nil {
-			return nil, environments, deploy, fmt.Errorf("platform: CI deploy role policy %s: %w", policy, err)
+			return environments, deploy, fmt.Errorf("platform: CI deploy role policy %s: %w", policy, err)
 		}
 	}
 	if _, err := iam.NewRolePolicy(ctx, naming.Child("github", "ci-deploy"), &iam.RolePolicyArgs{
 		Role:   deployRole.ID(),
 		Policy: pulumi.String(DeployInlinePolicy().JSON()),
 	}, parent); err != nil {
-		return nil, environments, deploy, fmt.Errorf("platform: CI deploy role inline policy: %w", err)
+		return environments, deploy, fmt.Errorf("platform: CI deploy role inline policy: %w", err)
 	}
 	outputs["deployRoleArn"] = deployRole.Arn
-	return c, environments, deployRole.Arn, ctx.RegisterResourceOutputs(c, outputs)
+	return environments, deployRole.Arn, ctx.RegisterResourceOutputs(c, outputs)
 }
 
 // DeployManagedPolicies and DeployInlinePolicy are what `pulumi up` of a full stack needs (the

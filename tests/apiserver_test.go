@@ -50,7 +50,7 @@ func TestKubernetesObjectsAcceptedByAPIServer(t *testing.T) {
 				accepted++
 			}
 			for _, o := range objs {
-				o = isolate(o, prefix)
+				o = isolate(t, o, prefix)
 				name := fmt.Sprintf("%s %s/%s", o["kind"], ns(o), nameOf(o))
 				if o["kind"] == "Namespace" {
 					labels := map[string]string{}
@@ -62,7 +62,7 @@ func TestKubernetesObjectsAcceptedByAPIServer(t *testing.T) {
 				}
 				submit(o, name)
 				if o["kind"] == "Deployment" {
-					submit(podOf(o), "Pod of "+name)
+					submit(podOf(t, o), "Pod of "+name)
 				}
 			}
 			fmt.Printf("kube-apiserver: stack %s: %d objects accepted, %d rejected\n", s.Name, accepted, rejected)
@@ -82,7 +82,7 @@ func TestAPIServerRejectsBrokenProgramObjects(t *testing.T) {
 	const prefix = "neg-"
 	for _, o := range objs {
 		if o["kind"] == "Namespace" {
-			o = isolate(o, prefix)
+			o = isolate(t, o, prefix)
 			labels := asStringMap(get(o, "metadata", "labels"))
 			require.NoError(t, srv.EnsureNamespace(ctx, nameOf(o), labels))
 		}
@@ -90,7 +90,7 @@ func TestAPIServerRejectsBrokenProgramObjects(t *testing.T) {
 	find := func(kind, name string) map[string]any {
 		for _, o := range objs {
 			if o["kind"] == kind && nameOf(o) == name {
-				return isolate(deepCopy(o), prefix)
+				return isolate(t, deepCopy(o), prefix)
 			}
 		}
 		t.Fatalf("no %s %s", kind, name)
@@ -98,31 +98,32 @@ func TestAPIServerRejectsBrokenProgramObjects(t *testing.T) {
 	}
 
 	entry := find("Service", "traefik-entry")
-	get(entry, "spec").(map[string]any)["externalTrafficPolicy"] = "Cluster"
+	object(t, get(entry, "spec"))["externalTrafficPolicy"] = "Cluster"
 	err = srv.DryRunApply(ctx, &unstructured.Unstructured{Object: entry})
 	require.Error(t, err, "healthCheckNodePort with externalTrafficPolicy Cluster must be refused")
 	assert.Contains(t, err.Error(), "healthCheckNodePort")
 
-	pod := podOf(find("Deployment", "web"))
-	containers := get(pod, "spec", "containers").([]any)
-	containers[0].(map[string]any)["securityContext"] = map[string]any{"privileged": true}
+	pod := podOf(t, find("Deployment", "web"))
+	containers := list(t, get(pod, "spec", "containers"))
+	object(t, containers[0])["securityContext"] = map[string]any{"privileged": true}
 	err = srv.DryRunApply(ctx, &unstructured.Unstructured{Object: pod})
 	require.Error(t, err, "a privileged pod in a restricted namespace must be refused")
 	assert.Contains(t, err.Error(), "PodSecurity")
 
 	ing := find("Ingress", "web")
-	delete(get(ing, "spec", "rules", 0, "http", "paths", 0).(map[string]any), "pathType")
+	delete(object(t, get(ing, "spec", "rules", 0, "http", "paths", 0)), "pathType")
 	err = srv.DryRunApply(ctx, &unstructured.Unstructured{Object: ing})
 	require.Error(t, err, "an Ingress path without pathType must be refused")
 	assert.Contains(t, err.Error(), "pathType")
 }
 
 // isolate renames the namespaces of an object so that stacks sharing the server do not meet.
-func isolate(o map[string]any, prefix string) map[string]any {
+func isolate(t tb, o map[string]any, prefix string) map[string]any {
+	t.Helper()
 	o = deepCopy(o)
-	meta := o["metadata"].(map[string]any)
+	meta := object(t, o["metadata"])
 	if o["kind"] == "Namespace" {
-		meta["name"] = prefix + meta["name"].(string)
+		meta["name"] = prefix + text(t, meta["name"])
 	} else if n, ok := meta["namespace"].(string); ok {
 		meta["namespace"] = prefix + n
 	}
@@ -130,8 +131,9 @@ func isolate(o map[string]any, prefix string) map[string]any {
 }
 
 // podOf turns a Deployment into the Pod its template makes.
-func podOf(d map[string]any) map[string]any {
-	tmpl := deepCopy(get(d, "spec", "template").(map[string]any))
+func podOf(t tb, d map[string]any) map[string]any {
+	t.Helper()
+	tmpl := deepCopy(object(t, get(d, "spec", "template")))
 	meta, _ := tmpl["metadata"].(map[string]any)
 	if meta == nil {
 		meta = map[string]any{}

@@ -79,8 +79,8 @@ func TestPlatformServesEnvironments(t *testing.T) {
 
 	role := res.Named("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "environments-role")
 	require.NotNil(t, role)
-	for _, rule := range role.In("rules").([]any) {
-		for _, r := range fakeaws.Get(rule, "resources").([]any) {
+	for _, rule := range list(t, role.In("rules")) {
+		for _, r := range list(t, fakeaws.Get(rule, "resources")) {
 			assert.NotContains(t, []string{"secrets", "clusterroles", "clusterrolebindings", "roles", "rolebindings", "nodes", "*"}, r)
 		}
 	}

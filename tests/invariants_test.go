@@ -116,7 +116,6 @@ func checkRequestPath(t tb, res *plan.Result) {
 			assert.LessOrEqual(t, l.Health.FailoverSeconds(), 15, "listener %d", l.Port)
 		}
 		assert.Equal(t, p.Entry.HealthCheckNodePort, p.Health.Port)
-		assert.Equal(t, cfg.HealthCheckNodePort, p.Health.Port)
 		assert.Equal(t, "HTTP", p.Health.Protocol)
 		assert.Equal(t, "/healthz", p.Health.Path)
 		assert.Equal(t, "LoadBalancer", p.Entry.Type)
@@ -186,14 +185,14 @@ func checkAttachedCluster(t tb, res *plan.Result, cfg program.Config, paths []pl
 	}
 	for _, p := range paths {
 		assert.Equal(t, "none", p.LB.Kind)
-		assert.Equal(t, cfg.HealthCheckNodePort, p.Entry.HealthCheckNodePort)
 		assert.Equal(t, "Local", p.Entry.ExternalTrafficPolicy)
 		assert.Equal(t, ingress.UnclaimedLoadBalancerClass, p.Entry.LoadBalancerClass)
-		assert.Contains(t, p.Entry.NodePorts, cfg.HTTPNodePort)
+		ports, ok := res.Exports["entryNodePorts"].Value.(map[string]any)
+		require.True(t, ok, "the node ports an outside balancer needs are exported")
+		assert.Equal(t, float64(p.Entry.HealthCheckNodePort), ports["healthCheck"], "the exported health check is the entry Service's")
+		assert.Contains(t, p.Entry.NodePorts, int(number(t, ports["http"])))
+		assert.Contains(t, p.Entry.NodePorts, int(number(t, ports["https"])))
 	}
-	ports, ok := res.Exports["entryNodePorts"].Value.(map[string]any)
-	require.True(t, ok, "the node ports an outside balancer needs are exported")
-	assert.Equal(t, float64(cfg.HealthCheckNodePort), ports["healthCheck"])
 	checkKubernetesObjects(t, res)
 }
 
@@ -218,7 +217,7 @@ func checkSecurityGroups(t tb, res *plan.Result, cfg program.Config, p plan.Path
 		if rule.Parent != ingressLayer {
 			continue // the cluster's own rules: checkClusterRules
 		}
-		port := int(rule.In("fromPort").(float64))
+		port := int(number(t, rule.In("fromPort")))
 		assert.Equal(t, rule.In("fromPort"), rule.In("toPort"), "single-port rules only")
 		if rule.In("securityGroupId") == nodeSG.ID {
 			assert.Equal(t, lbSG, rule.In("referencedSecurityGroupId"), "the nodes admit the load balancer's group only")
@@ -303,12 +302,12 @@ func checkAttachments(t tb, res *plan.Result, p plan.Path) {
 		if arn, ok := a.In("lbTargetGroupArn").(string); ok {
 			attached = append(attached, arn)
 		} else {
-			attached = append(attached, a.In("elb").(string))
+			attached = append(attached, text(t, a.In("elb")))
 		}
 	}
 	var want []string
 	if p.LB.Kind == "classic" {
-		want = append(want, res.ByURN(p.LB.URN).Out("name").(string))
+		want = append(want, text(t, res.ByURN(p.LB.URN).Out("name")))
 	} else {
 		for _, l := range p.Listeners {
 			if l.TargetGroup != "" && !slices.Contains(want, l.TargetGroup) {
@@ -371,8 +370,8 @@ func exported(t tb, res *plan.Result, name string) any {
 func exportedStrings(t tb, res *plan.Result, name string) []string {
 	t.Helper()
 	var out []string
-	for _, v := range exported(t, res, name).([]any) {
-		out = append(out, v.(string))
+	for _, v := range list(t, exported(t, res, name)) {
+		out = append(out, text(t, v))
 	}
 	return out
 }
@@ -411,17 +410,32 @@ func TestSeed002RoutesEachHostToItsOwnDeployment(t *testing.T) {
 func TestRequestPathOfGeneratedStacks(t *testing.T) {
 	base := stack(t, "dev")
 	rapid.Check(t, func(rt *rapid.T) {
-		s := generateStack(rt, base)
+		s, drawn := generateStack(rt, base)
 		res, err := plan.Run(s, plan.Options{})
 		if err != nil {
 			rt.Fatalf("%v", err)
 		}
 		checkRequestPath(rt, res)
+		// The node ports the generator chose are the ones the load balancer uses.
+		paths, err := res.Trace()
+		require.NoError(rt, err)
+		for _, p := range paths {
+			assert.Equal(rt, drawn.healthCheck, p.Health.Port)
+			assert.Equal(rt, drawn.healthCheck, p.Entry.HealthCheckNodePort)
+			for _, l := range p.Listeners {
+				if l.NodePort != 0 {
+					assert.Contains(rt, []int{drawn.http, drawn.https}, l.NodePort)
+				}
+			}
+		}
 	})
 }
 
+// drawnPorts are the node ports a generated stack chose.
+type drawnPorts struct{ http, https, healthCheck int }
+
 // generateStack draws a valid stack from the dimensions that shape the request path.
-func generateStack(rt *rapid.T, base plan.Stack) plan.Stack {
+func generateStack(rt *rapid.T, base plan.Stack) (plan.Stack, drawnPorts) {
 	label := rapid.StringMatching(`[a-z][a-z0-9]{0,8}`)
 	domain := label.Draw(rt, "sub") + "." + label.Draw(rt, "zone") + ".example.com"
 	lb := rapid.SampledFrom([]string{"alb", "nlb", "classic"}).Draw(rt, "lb")
@@ -455,7 +469,7 @@ func generateStack(rt *rapid.T, base plan.Stack) plan.Stack {
 		"apps":                      "[" + strings.Join(apps, ",") + "]",
 		"loadBalancer":              lb,
 		"azCount":                   strconv.Itoa(azs),
-		"natStrategy":               rapid.SampledFrom([]string{"Single", "OnePerAz"}).Draw(rt, "nat"),
+		"natStrategy":               rapid.SampledFrom([]string{"Single", "OnePerAz", "Instance"}).Draw(rt, "nat"),
 		"zoneMode":                  zoneMode,
 		"tls":                       strconv.FormatBool(tls),
 		"vpcCidr":                   fmt.Sprintf("10.%d.0.0/%d", rapid.IntRange(0, 15).Draw(rt, "vpc")*16, vpcBits),
@@ -474,5 +488,5 @@ func generateStack(rt *rapid.T, base plan.Stack) plan.Stack {
 	}
 	s := with(base, set)
 	s.Config["aws:region"] = region
-	return s
+	return s, drawnPorts{http: ports[0], https: ports[1], healthCheck: ports[2]}
 }

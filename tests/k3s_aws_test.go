@@ -106,7 +106,7 @@ func TestK3sNodesArePrivateAndHardened(t *testing.T) {
 	require.Len(t, group, 1)
 	g := group[0]
 	var zones []string
-	for _, id := range g.In("vpcZoneIdentifiers").([]any) {
+	for _, id := range list(t, g.In("vpcZoneIdentifiers")) {
 		sub, ok := subnets[text(t, id)]
 		require.True(t, ok)
 		assert.False(t, sub.public, "agents are in private subnets only")
@@ -115,7 +115,7 @@ func TestK3sNodesArePrivateAndHardened(t *testing.T) {
 	assert.Len(t, zones, 3)
 	assert.Equal(t, lt.ID, g.In("mixedInstancesPolicy", "launchTemplate", "launchTemplateSpecification", "launchTemplateId"))
 	var types []string
-	for _, o := range g.In("mixedInstancesPolicy", "launchTemplate", "overrides").([]any) {
+	for _, o := range list(t, g.In("mixedInstancesPolicy", "launchTemplate", "overrides")) {
 		types = append(types, text(t, fakeaws.Get(o, "instanceType")))
 	}
 	assert.Equal(t, []string{"t4g.small", "t4g.medium"}, types)
@@ -164,7 +164,7 @@ func TestK3sSecurityGroups(t *testing.T) {
 					assert.Equal(t, cluster.GroupAgents, dst, "%s", r.Name)
 					continue
 				}
-				got = append(got, edge{text(t, r.In("ipProtocol")), int(r.In("fromPort").(float64)), int(r.In("toPort").(float64)), src, dst, false})
+				got = append(got, edge{text(t, r.In("ipProtocol")), int(number(t, r.In("fromPort"))), int(number(t, r.In("toPort"))), src, dst, false})
 			}
 			var want []edge
 			for _, p := range cluster.K3sPeerRules(servers) {
@@ -206,7 +206,7 @@ func TestK3sAPIEndpoint(t *testing.T) {
 		require.NotNil(t, api)
 		assert.Equal(t, "network", api.In("loadBalancerType"))
 		assert.Equal(t, private, api.In("internal"))
-		for _, id := range api.In("subnets").([]any) {
+		for _, id := range list(t, api.In("subnets")) {
 			assert.Equal(t, !private, subnets[text(t, id)].public, "private=%v", private)
 		}
 		var sources []string

@@ -248,3 +248,27 @@ func TestK3sWaitsForTheAPIAndAgents(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, preview.APIWaits, "nothing waits on preview")
 }
+
+// list is a list value, failing the test (not panicking) when it is something else.
+func list(t tb, v any) []any {
+	t.Helper()
+	l, ok := v.([]any)
+	require.True(t, ok, "want a list, got %T %v", v, v)
+	return l
+}
+
+// number is a number value, failing the test when it is something else.
+func number(t tb, v any) float64 {
+	t.Helper()
+	n, ok := v.(float64)
+	require.True(t, ok, "want a number, got %T %v", v, v)
+	return n
+}
+
+// object is a map value, failing the test when it is something else.
+func object(t tb, v any) map[string]any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	require.True(t, ok, "want an object, got %T %v", v, v)
+	return m
+}

@@ -40,7 +40,7 @@ func TestCertificatesHoldAtMostTenNames(t *testing.T) {
 			covered := map[string]bool{}
 			for _, c := range certs {
 				names := []string{text(t, c.In("domainName"))}
-				for _, san := range c.In("subjectAlternativeNames").([]any) {
+				for _, san := range list(t, c.In("subjectAlternativeNames")) {
 					names = append(names, text(t, san))
 				}
 				assert.LessOrEqual(t, len(names), dns.NamesPerCertificate, c.Name)

@@ -62,38 +62,39 @@ func (s state) byID(typ, id string) map[string]any {
 	return nil
 }
 
-func strs(v any) []string {
+func strs(t tb, v any) []string {
+	t.Helper()
 	var out []string
-	for _, e := range v.([]any) {
-		out = append(out, e.(string))
+	for _, e := range list(t, v) {
+		out = append(out, text(t, e))
 	}
 	return out
 }
 
-// Issue acceptance, read from the JSON plan of the dev stack: one VPC; a public and a private
-// subnet in each of at least two distinct AZs, inside the VPC and disjoint; public subnets
-// route to the IGW and private ones to a NAT gateway.
+// Read from the JSON plan of the dev stack: one VPC; a public and a private subnet in each of at
+// least two distinct AZs, inside the VPC and disjoint; public subnets route to the IGW and
+// private ones to the NAT instance.
 func TestDevPlanNetwork(t *testing.T) {
 	s := exportState(t, run(t, stack(t, "dev")))
 	vpc := s.one(t, "aws:ec2/vpc:Vpc")
-	vpcCidr := netip.MustParsePrefix(fakeaws.Get(vpc, "inputs", "cidrBlock").(string))
+	vpcCidr := netip.MustParsePrefix(text(t, fakeaws.Get(vpc, "inputs", "cidrBlock")))
 	igw := s.one(t, "aws:ec2/internetGateway:InternetGateway")
 
 	routeOf := map[string]map[string]any{} // route table id → default route
 	for _, r := range s.ofType("aws:ec2/route:Route") {
 		if fakeaws.Get(r, "inputs", "destinationCidrBlock") == "0.0.0.0/0" {
-			routeOf[fakeaws.Get(r, "inputs", "routeTableId").(string)] = r
+			routeOf[text(t, fakeaws.Get(r, "inputs", "routeTableId"))] = r
 		}
 	}
 	tableOf := map[string]string{} // subnet id → route table id
 	for _, a := range s.ofType("aws:ec2/routeTableAssociation:RouteTableAssociation") {
-		tableOf[fakeaws.Get(a, "inputs", "subnetId").(string)] = fakeaws.Get(a, "inputs", "routeTableId").(string)
+		tableOf[text(t, fakeaws.Get(a, "inputs", "subnetId"))] = text(t, fakeaws.Get(a, "inputs", "routeTableId"))
 	}
-	natIDs := map[string]bool{}
-	for _, n := range s.ofType("aws:ec2/natGateway:NatGateway") {
-		natIDs[n["id"].(string)] = true
-	}
-	require.NotEmpty(t, natIDs)
+	// The dev stack's egress is a NAT instance: private routes go to its network interface.
+	nat := s.one(t, "aws:ec2/instance:Instance")
+	natENI, ok := fakeaws.Get(nat, "outputs", "primaryNetworkInterfaceId").(string)
+	require.True(t, ok, "the NAT instance has a network interface")
+	assert.Equal(t, false, fakeaws.Get(nat, "inputs", "sourceDestCheck"))
 
 	subnets := s.ofType("aws:ec2/subnet:Subnet")
 	require.Len(t, subnets, 4)
@@ -101,21 +102,21 @@ func TestDevPlanNetwork(t *testing.T) {
 	var cidrs []netip.Prefix
 	for _, sn := range subnets {
 		assert.Equal(t, vpc["id"], fakeaws.Get(sn, "inputs", "vpcId"))
-		cidr := netip.MustParsePrefix(fakeaws.Get(sn, "inputs", "cidrBlock").(string))
+		cidr := netip.MustParsePrefix(text(t, fakeaws.Get(sn, "inputs", "cidrBlock")))
 		assert.True(t, vpcCidr.Contains(cidr.Addr()) && cidr.Bits() > vpcCidr.Bits(), "%s inside %s", cidr, vpcCidr)
 		for _, other := range cidrs {
 			assert.False(t, cidr.Overlaps(other), "%s overlaps %s", cidr, other)
 		}
 		cidrs = append(cidrs, cidr)
-		az := fakeaws.Get(sn, "inputs", "availabilityZone").(string)
-		route := routeOf[tableOf[sn["id"].(string)]]
+		az := text(t, fakeaws.Get(sn, "inputs", "availabilityZone"))
+		route := routeOf[tableOf[text(t, sn["id"])]]
 		require.NotNil(t, route, "subnet %s has a default route", sn["id"])
 		if fakeaws.Get(sn, "inputs", "mapPublicIpOnLaunch") == true {
 			publicAZs[az] = true
 			assert.Equal(t, igw["id"], fakeaws.Get(route, "inputs", "gatewayId"), "public subnets route to the IGW")
 		} else {
 			privateAZs[az] = true
-			assert.True(t, natIDs[fakeaws.Get(route, "inputs", "natGatewayId").(string)], "private subnets route to a NAT gateway")
+			assert.Equal(t, natENI, fakeaws.Get(route, "inputs", "networkInterfaceId"), "private subnets route to the NAT instance")
 		}
 	}
 	assert.Len(t, publicAZs, 2)
@@ -127,25 +128,25 @@ func TestDevPlanCluster(t *testing.T) {
 	res := run(t, stack(t, "dev"))
 	s := exportState(t, res)
 	eks := s.one(t, "aws:eks/cluster:Cluster")
-	in := eks["inputs"].(map[string]any)
+	in := object(t, eks["inputs"])
 	assert.Equal(t, true, fakeaws.Get(in, "vpcConfig", "endpointPrivateAccess"))
 	assert.Equal(t, true, fakeaws.Get(in, "vpcConfig", "endpointPublicAccess"))
-	assert.Equal(t, []string{"203.0.113.10/32"}, strs(fakeaws.Get(in, "vpcConfig", "publicAccessCidrs")), "public endpoint only for the admin CIDRs")
-	assert.Equal(t, []string{"secrets"}, strs(fakeaws.Get(in, "encryptionConfig", "resources")))
+	assert.Equal(t, []string{"203.0.113.10/32"}, strs(t, fakeaws.Get(in, "vpcConfig", "publicAccessCidrs")), "public endpoint only for the admin CIDRs")
+	assert.Equal(t, []string{"secrets"}, strs(t, fakeaws.Get(in, "encryptionConfig", "resources")))
 	key := s.one(t, "aws:kms/key:Key")
 	assert.Equal(t, fakeaws.Get(key, "outputs", "arn"), fakeaws.Get(in, "encryptionConfig", "provider", "keyArn"), "secrets are encrypted with the stack's key")
 	assert.Equal(t, true, fakeaws.Get(key, "inputs", "enableKeyRotation"))
-	assert.Equal(t, cluster.ControlPlaneLogTypes, strs(in["enabledClusterLogTypes"]))
+	assert.Equal(t, cluster.ControlPlaneLogTypes, strs(t, in["enabledClusterLogTypes"]))
 	assert.Equal(t, "API", fakeaws.Get(in, "accessConfig", "authenticationMode"))
 	assert.Equal(t, "1.35", in["version"])
 
 	privateIDs := exportedStrings(t, res, "privateSubnetIds")
 	require.Len(t, privateIDs, 2)
-	assert.Equal(t, privateIDs, strs(fakeaws.Get(in, "vpcConfig", "subnetIds")), "control plane interfaces in the private subnets")
+	assert.Equal(t, privateIDs, strs(t, fakeaws.Get(in, "vpcConfig", "subnetIds")), "control plane interfaces in the private subnets")
 	ng := s.one(t, "aws:eks/nodeGroup:NodeGroup")
-	assert.Equal(t, privateIDs, strs(fakeaws.Get(ng, "inputs", "subnetIds")), "nodes in exactly the private subnets")
+	assert.Equal(t, privateIDs, strs(t, fakeaws.Get(ng, "inputs", "subnetIds")), "nodes in exactly the private subnets")
 	assert.Equal(t, "SPOT", fakeaws.Get(ng, "inputs", "capacityType"))
-	assert.Equal(t, []string{"t3.medium", "t3a.medium"}, strs(fakeaws.Get(ng, "inputs", "instanceTypes")))
+	assert.Equal(t, []string{"t3.medium", "t3a.medium"}, strs(t, fakeaws.Get(ng, "inputs", "instanceTypes")))
 	assert.Equal(t, 2.0, fakeaws.Get(ng, "inputs", "scalingConfig", "desiredSize"))
 
 	lt := s.one(t, "aws:ec2/launchTemplate:LaunchTemplate")
@@ -155,13 +156,13 @@ func TestDevPlanCluster(t *testing.T) {
 	assert.Equal(t, "true", fakeaws.Get(lt, "inputs", "blockDeviceMappings", 0, "ebs", "encrypted"))
 	assert.Equal(t, "gp3", fakeaws.Get(lt, "inputs", "blockDeviceMappings", 0, "ebs", "volumeType"))
 	nodeSG := res.Named("aws:ec2/securityGroup:SecurityGroup", "cluster-node-sg")
-	assert.ElementsMatch(t, []string{fakeaws.Get(eks, "outputs", "vpcConfig", "clusterSecurityGroupId").(string), nodeSG.ID},
-		strs(fakeaws.Get(lt, "inputs", "vpcSecurityGroupIds")))
+	assert.ElementsMatch(t, []string{text(t, fakeaws.Get(eks, "outputs", "vpcConfig", "clusterSecurityGroupId")), nodeSG.ID},
+		strs(t, fakeaws.Get(lt, "inputs", "vpcSecurityGroupIds")))
 
 	provider := s.one(t, "pulumi:providers:kubernetes")
-	assert.Contains(t, strs(provider["dependencies"]), eks["urn"], "the Kubernetes provider depends on the cluster")
+	assert.Contains(t, strs(t, provider["dependencies"]), eks["urn"], "the Kubernetes provider depends on the cluster")
 	assoc := s.one(t, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-	assert.Contains(t, strs(provider["dependencies"]), assoc["urn"], "and on the admin access")
+	assert.Contains(t, strs(t, provider["dependencies"]), assoc["urn"], "and on the admin access")
 	assert.Equal(t, "arn:aws:iam::123456789012:role/platform-engineer", fakeaws.Get(assoc, "inputs", "principalArn"),
 		"the identity running Pulumi gets admin explicitly")
 	assert.Contains(t, fakeaws.Get(assoc, "inputs", "policyArn"), "AmazonEKSClusterAdminPolicy")
@@ -176,12 +177,12 @@ func TestRolePolicies(t *testing.T) {
 	res := run(t, stack(t, "dev"))
 	roles := map[string]string{} // role name → logical name
 	for _, r := range res.OfType("aws:iam/role:Role") {
-		roles[r.Out("name").(string)] = r.Name
+		roles[text(t, r.Out("name"))] = r.Name
 	}
 	got := map[string][]string{}
 	for _, a := range res.OfType("aws:iam/rolePolicyAttachment:RolePolicyAttachment") {
-		arn := a.In("policyArn").(string)
-		got[roles[a.In("role").(string)]] = append(got[roles[a.In("role").(string)]], arn[strings.LastIndex(arn, "/")+1:])
+		arn := text(t, a.In("policyArn"))
+		got[roles[text(t, a.In("role"))]] = append(got[roles[text(t, a.In("role"))]], arn[strings.LastIndex(arn, "/")+1:])
 	}
 	assert.ElementsMatch(t, cluster.ClusterRolePolicies, got["cluster-cluster-role"])
 	assert.ElementsMatch(t, []string{"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore"},
@@ -199,8 +200,8 @@ func TestAddons(t *testing.T) {
 	ng := res.OfType("aws:eks/nodeGroup:NodeGroup")[0]
 	versions := map[string]string{}
 	for _, a := range res.OfType("aws:eks/addon:Addon") {
-		name := a.In("addonName").(string)
-		versions[name] = a.In("addonVersion").(string)
+		name := text(t, a.In("addonName"))
+		versions[name] = text(t, a.In("addonVersion"))
 		if name == cluster.AddonCoreDNS || name == cluster.AddonPodIdentity {
 			assert.Contains(t, a.Dependencies, ng.URN, "%s runs on the nodes", name)
 		} else {
