@@ -69,15 +69,12 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 
 	var ci ciRoles
 	if cfg.GithubOidc.Repository != "" {
-		environments, deploy, err := newCIRoles(ctx, cfg, facts)
-		if err != nil {
+		if ci, err = newCIRoles(ctx, cfg, facts); err != nil {
 			return err
 		}
-		ci.environments = environments
-		ctx.Export("ciEnvironmentsRoleArn", environments)
-		if len(cfg.GithubOidc.Environments) > 0 {
-			ci.deploy = deploy
-			ctx.Export("ciDeployRoleArn", deploy)
+		ctx.Export("ciEnvironmentsRoleArn", ci.environments)
+		if ci.deploy != nil {
+			ctx.Export("ciDeployRoleArn", ci.deploy)
 		}
 	}
 	k8s, err := newAWSCluster(ctx, cfg, facts, vpc, ci, opts)
@@ -209,6 +206,10 @@ func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vp
 	if ci.environments != nil {
 		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{PrincipalArn: ci.environments, KubernetesGroups: []string{cluster.EnvironmentsGroup}})
 	}
+	if ci.readOnly != nil {
+		// The drift check refreshes the Kubernetes objects too: read access, no more.
+		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{PrincipalArn: ci.readOnly, Policy: "AmazonEKSViewPolicy"})
+	}
 	if ci.deploy != nil {
 		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{PrincipalArn: ci.deploy, Policy: cluster.ClusterAdminPolicy})
 	}
@@ -217,7 +218,7 @@ func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vp
 
 // ciRoles are the CI roles of a platform with githubOidc (nil without).
 type ciRoles struct {
-	environments, deploy pulumi.StringInput
+	environments, readOnly, deploy pulumi.StringInput
 }
 
 // buildApps declares each app behind the ingress controller, each in a namespace of its own, or

@@ -90,6 +90,9 @@ type GithubOidc struct {
 	// ProviderArn names an existing GitHub OIDC provider of the account (there can be one);
 	// empty creates it.
 	ProviderArn string `json:"providerArn"`
+	// StateBucket is the S3 bucket of the Pulumi backend, if it is one: every CI role may read
+	// and write the stacks' state there.
+	StateBucket string `json:"stateBucket"`
 }
 
 // App is one Apache httpd service reached at its own hostname.

@@ -130,10 +130,10 @@ func GitHubTrust(providerArn, repository string, subjects []string) iampolicy.Do
 // create and remove environment stacks. The read-only role (the same workflows) previews and
 // checks drift. The deploy role, only for the listed GitHub environments (approval gates live
 // there), can update the platform itself.
-func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (environments, deploy pulumi.StringOutput, err error) {
+func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, err error) {
 	c := &GitHubAccess{}
 	if err := ctx.RegisterComponentResource("outside-in:platform:GitHubAccess", "github", c); err != nil {
-		return environments, deploy, err
+		return roles, err
 	}
 	parent := pulumi.Parent(c)
 	// GitHub's issuer can be registered once per account; a second platform in the account
@@ -146,7 +146,7 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (environments, dep
 			Tags:          naming.Tags(cfg.SharedTags(), cfg.NamePrefix()+"-github-oidc"),
 		}, parent)
 		if err != nil {
-			return environments, deploy, fmt.Errorf("platform: GitHub OIDC provider: %w", err)
+			return roles, fmt.Errorf("platform: GitHub OIDC provider: %w", err)
 		}
 		providerArn = provider.Arn
 	}
@@ -163,25 +163,30 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (environments, dep
 	prAndMain := []string{"pull_request", "ref:refs/heads/main"}
 	envRole, err := role("ci-environments", "outside-in CI: environment stacks of "+cfg.GithubOidc.Repository, prAndMain)
 	if err != nil {
-		return environments, deploy, fmt.Errorf("platform: CI environments role: %w", err)
+		return roles, fmt.Errorf("platform: CI environments role: %w", err)
 	}
-	environments = envRole.Arn
+	roles.environments = envRole.Arn
 	// Previews on pull requests and the scheduled drift check read the account and change
 	// nothing: a role of their own, read-only.
 	readRole, err := role("ci-readonly", "outside-in CI: previews and drift checks of "+cfg.GithubOidc.Repository, prAndMain)
 	if err != nil {
-		return environments, deploy, fmt.Errorf("platform: CI read-only role: %w", err)
+		return roles, fmt.Errorf("platform: CI read-only role: %w", err)
 	}
 	if _, err := iam.NewRolePolicyAttachment(ctx, naming.Child("github", "ci-readonly-policy"), &iam.RolePolicyAttachmentArgs{
 		Role:      readRole.Name,
 		PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/ReadOnlyAccess", facts.Partition),
 	}, parent); err != nil {
-		return environments, deploy, fmt.Errorf("platform: CI read-only policy: %w", err)
+		return roles, fmt.Errorf("platform: CI read-only policy: %w", err)
 	}
 	ctx.Export("ciReadOnlyRoleArn", readRole.Arn)
-	outputs := pulumi.Map{"environmentsRoleArn": environments, "readOnlyRoleArn": readRole.Arn}
+	roles.readOnly = readRole.Arn
+	outputs := pulumi.Map{"environmentsRoleArn": envRole.Arn, "readOnlyRoleArn": readRole.Arn}
+	withState := []*iam.Role{envRole, readRole}
 	if len(cfg.GithubOidc.Environments) == 0 {
-		return environments, deploy, ctx.RegisterResourceOutputs(c, outputs)
+		if err := stateAccess(ctx, cfg, facts.Partition, parent, withState); err != nil {
+			return roles, err
+		}
+		return roles, ctx.RegisterResourceOutputs(c, outputs)
 	}
 	var subjects []string
 	for _, e := range cfg.GithubOidc.Environments {
@@ -189,24 +194,55 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (environments, dep
 	}
 	deployRole, err := role("ci-deploy", "outside-in CI: deploys the platform from "+cfg.GithubOidc.Repository, subjects)
 	if err != nil {
-		return environments, deploy, fmt.Errorf("platform: CI deploy role: %w", err)
+		return roles, fmt.Errorf("platform: CI deploy role: %w", err)
 	}
 	for i, policy := range DeployManagedPolicies {
 		if _, err := iam.NewRolePolicyAttachment(ctx, naming.Child("github", "ci-deploy-policy", i), &iam.RolePolicyAttachmentArgs{
 			Role:      deployRole.Name,
 			PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/%s", facts.Partition, policy),
 		}, parent); err != nil {
-			return environments, deploy, fmt.Errorf("platform: CI deploy role policy %s: %w", policy, err)
+			return roles, fmt.Errorf("platform: CI deploy role policy %s: %w", policy, err)
 		}
 	}
 	if _, err := iam.NewRolePolicy(ctx, naming.Child("github", "ci-deploy"), &iam.RolePolicyArgs{
 		Role:   deployRole.ID(),
 		Policy: pulumi.String(DeployInlinePolicy().JSON()),
 	}, parent); err != nil {
-		return environments, deploy, fmt.Errorf("platform: CI deploy role inline policy: %w", err)
+		return roles, fmt.Errorf("platform: CI deploy role inline policy: %w", err)
 	}
 	outputs["deployRoleArn"] = deployRole.Arn
-	return environments, deployRole.Arn, ctx.RegisterResourceOutputs(c, outputs)
+	withState = append(withState, deployRole)
+	if err := stateAccess(ctx, cfg, facts.Partition, parent, withState); err != nil {
+		return roles, err
+	}
+	roles.deploy = deployRole.Arn
+	return roles, ctx.RegisterResourceOutputs(c, outputs)
+}
+
+// StateBucketPolicy lets a CI role read and write the stacks' state in the backend's bucket,
+// and nothing else of S3.
+func StateBucketPolicy(partition, bucket string) iampolicy.Document {
+	arn := fmt.Sprintf("arn:%s:s3:::%s", partition, bucket)
+	return iampolicy.New(
+		iampolicy.Statement{Sid: "ListState", Effect: "Allow", Action: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resource: []string{arn}},
+		iampolicy.Statement{Sid: "ReadWriteState", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{arn + "/*"}},
+	)
+}
+
+// stateAccess gives the CI roles the backend's bucket, when it is one.
+func stateAccess(ctx *pulumi.Context, cfg Config, partition string, parent pulumi.ResourceOption, roles []*iam.Role) error {
+	if cfg.GithubOidc.StateBucket == "" {
+		return nil
+	}
+	for i, r := range roles {
+		if _, err := iam.NewRolePolicy(ctx, naming.Child("github", "state", i), &iam.RolePolicyArgs{
+			Role:   r.ID(),
+			Policy: pulumi.String(StateBucketPolicy(partition, cfg.GithubOidc.StateBucket).JSON()),
+		}, parent); err != nil {
+			return fmt.Errorf("platform: state bucket access: %w", err)
+		}
+	}
+	return nil
 }
 
 // DeployManagedPolicies and DeployInlinePolicy are what `pulumi up` of a full stack needs (the

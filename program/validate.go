@@ -49,6 +49,8 @@ var (
 	githubEnvironment = regexp.MustCompile(`^[A-Za-z0-9 ._-]{1,255}$`)
 	stackReference    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 	ownerName         = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._@-]{0,61}[A-Za-z0-9])?$`)
+	oidcProviderArn   = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
+	bucketName        = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 )
 
 // Retention periods CloudWatch Logs accepts, in days.
@@ -355,6 +357,12 @@ func (c Config) validatePlatform(v *validator) {
 			if !githubEnvironment.MatchString(e) {
 				v.add(fmt.Sprintf("%s.environments[%d]", KeyGithubOidc, i), e, "must be a GitHub environment name (letters, digits, - _ . and spaces, at most 255)")
 			}
+		}
+		if c.GithubOidc.ProviderArn != "" && !oidcProviderArn.MatchString(c.GithubOidc.ProviderArn) {
+			v.add(KeyGithubOidc+".providerArn", c.GithubOidc.ProviderArn, "must be the ARN of the account's GitHub OIDC provider, arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com")
+		}
+		if c.GithubOidc.StateBucket != "" && !bucketName.MatchString(c.GithubOidc.StateBucket) {
+			v.add(KeyGithubOidc+".stateBucket", c.GithubOidc.StateBucket, "must be an S3 bucket name (3-63 lower-case letters, digits, dots and dashes)")
 		}
 		if c.ClusterMode == ClusterModeEKS && c.EnvDomain == "" {
 			v.add(KeyGithubOidc, c.GithubOidc.Repository, "gives CI a role to create environment stacks in the platform; set envDomain too")

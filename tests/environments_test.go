@@ -106,8 +106,22 @@ func TestPlatformServesEnvironments(t *testing.T) {
 	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:pull_request", "repo:example/outside-in:ref:refs/heads/main"}},
 		trust.Statement[0].Condition["StringLike"])
 	deploy := policyDoc(t, text(t, res.Named("aws:iam/role:Role", "github-ci-deploy").In("assumeRolePolicy")))
-	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:environment:production"}},
-		deploy.Statement[0].Condition["StringLike"])
+	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:environment:platform",
+		"repo:example/outside-in:environment:production", "repo:example/outside-in:environment:reaper"}},
+		deploy.Statement[0].Condition["StringLike"], "the GitHub environments of Pulumi.platform.yaml, where approvals gate")
+	// Every CI role may use the backend's bucket, and only it.
+	state := 0
+	for _, p := range res.OfType("aws:iam/rolePolicy:RolePolicy") {
+		if !strings.HasPrefix(p.Name, "github-state-") {
+			continue
+		}
+		state++
+		doc := policyDoc(t, text(t, p.In("policy")))
+		require.Len(t, doc.Statement, 2)
+		assert.Equal(t, []string{"arn:aws:s3:::example-outside-in-state"}, doc.Statement[0].Resource)
+		assert.Equal(t, []string{"arn:aws:s3:::example-outside-in-state/*"}, doc.Statement[1].Resource)
+	}
+	assert.Equal(t, 3, state, "environments, read-only and deploy roles")
 	entries := map[string][]any{}
 	for _, e := range res.OfType("aws:eks/accessEntry:AccessEntry") {
 		groups, _ := e.In("kubernetesGroups").([]any)
