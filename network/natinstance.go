@@ -69,8 +69,10 @@ func (b *builder) natInstance(subnet *ec2.Subnet, igw *ec2.InternetGateway) (*ec
 		MetadataOptions: &ec2.InstanceMetadataOptionsArgs{
 			HttpEndpoint: pulumi.String("enabled"), HttpTokens: pulumi.String("required"), HttpPutResponseHopLimit: pulumi.Int(1),
 		},
+		// 8 GiB is the size of the Amazon Linux 2023 image's own snapshot, the least it boots from;
+		// stated rather than left to the image so the estimate can price it.
 		RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
-			VolumeType: pulumi.String("gp3"), Encrypted: pulumi.Bool(true), DeleteOnTermination: pulumi.Bool(true),
+			VolumeType: pulumi.String("gp3"), VolumeSize: pulumi.Int(8), Encrypted: pulumi.Bool(true), DeleteOnTermination: pulumi.Bool(true),
 		},
 		UserData:                pulumi.String(userData),
 		UserDataReplaceOnChange: pulumi.Bool(true),

@@ -6,6 +6,8 @@
 //	go run ./cmd/plan --config FILE       # any stack file
 //	go run ./cmd/plan --format json       # the resources, shaped like `pulumi stack export`
 //	go run ./cmd/plan --format yaml       # the Kubernetes objects, for kubectl apply --dry-run=server
+//	go run ./cmd/plan --format estimate   # cost per hour and month, first-deploy critical path, as JSON
+//	go run ./cmd/plan --format mermaid    # the request path as a mermaid flowchart
 //	go run ./cmd/plan --preview           # as `pulumi preview` sees an empty stack
 //	go run ./cmd/plan --config Pulumi.pr-17.yaml --platform Pulumi.platform.yaml
 //	                                      # an environment stack, its platform planned first
@@ -22,6 +24,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/outside-in/outside-in/offline/estimate"
+	"github.com/outside-in/outside-in/offline/picture"
 	"github.com/outside-in/outside-in/offline/plan"
 	"github.com/outside-in/outside-in/program"
 )
@@ -35,7 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
 	config := fs.String("config", "", "stack file to read instead of Pulumi.<stack>.yaml")
-	format := fs.String("format", "tree", "output: tree (resources, summary, request paths), json or yaml")
+	format := fs.String("format", "tree", "output: tree (resources, summary, request paths, cost and first deploy), json, yaml, estimate or mermaid")
 	preview := fs.Bool("preview", false, "answer like a preview of an empty stack: computed values unknown")
 	platformFile := fs.String("platform", "", "stack file of the platform an environment stack references; its plan answers the reference")
 	if err := fs.Parse(args); err != nil {
@@ -45,8 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plan: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if *format != "tree" && *format != "json" && *format != "yaml" {
-		fmt.Fprintf(stderr, "plan: --format %q: must be tree, json or yaml\n", *format)
+	switch *format {
+	case "tree", "json", "yaml", "estimate", "mermaid":
+	default:
+		fmt.Fprintf(stderr, "plan: --format %q: must be tree, json, yaml, estimate or mermaid\n", *format)
 		return 2
 	}
 
@@ -99,6 +105,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = enc.Encode(res.State())
 	case "yaml":
 		err = res.WriteYAML(stdout)
+	case "estimate":
+		var rep *estimate.Report
+		if rep, err = estimate.Estimate(res, estimate.Options{}); err == nil {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			err = enc.Encode(rep)
+		}
+	case "mermaid":
+		var chart string
+		if chart, err = picture.Mermaid(res); err == nil {
+			_, err = io.WriteString(stdout, chart)
+		}
 	default:
 		fmt.Fprintf(stdout, "Offline plan of stack %q in %s (fake AWS account %s)\n\n", s.Name, res.Fake.Region(), res.Fake.AccountID())
 		res.WriteTree(stdout)
@@ -108,12 +126,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintln(stdout, "  (values are unknown in a preview; run without --preview to trace them)")
 		}
+		if err == nil {
+			err = writeEstimate(stdout, stderr, res)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "plan: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// writeEstimate ends the tree view with the cost and first-deploy lines; the estimate's warnings
+// (an EKS version past standard support) go to stderr with the loader's.
+func writeEstimate(stdout, stderr io.Writer, res *plan.Result) error {
+	rep, err := estimate.Estimate(res, estimate.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	for _, line := range rep.Summary() {
+		fmt.Fprintln(stdout, line)
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(stderr, "plan: warning: %s\n", w)
+	}
+	return nil
 }
 
 // projectDir is the nearest directory upwards that holds Pulumi.yaml, or the working directory.

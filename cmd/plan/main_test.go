@@ -33,6 +33,10 @@ func TestDefaultPrintsTheDevTreeAndPaths(t *testing.T) {
 	assert.Regexp(t, `├─ outside-in:cluster:Cluster  cluster\n(│  [├└]─ .*\n)*│  [├└]─ aws:eks/cluster:Cluster  cluster-eks  outside-in-dev\n`, out)
 	assert.Contains(t, out, "web.dev.outside-in.example.com\n  1. Route 53")
 	assert.Contains(t, out, "dead node out of rotation in ≤ 13 s")
+	// The tree ends with the estimate: what the stack costs and how long its first deploy takes.
+	assert.Regexp(t, `\ncost: \$0\.\d+/h \(\$\d+ per 30-day month\) in eu-central-1 `, out)
+	assert.Regexp(t, `\nfirst deploy: ~\d+ min: eks cluster cluster-eks \d+ → .*node group cluster-nodes`, out)
+	assert.NotContains(t, out, "unpriced", "the dev stack is fully priced")
 }
 
 func TestFormats(t *testing.T) {
@@ -52,6 +56,43 @@ func TestFormats(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal([]byte(docs[1]), &first))
 	assert.Equal(t, "Namespace", first["kind"])
 	assert.Contains(t, out, "Helm at deploy time")
+
+	code, out, errOut = plan_(t, "--format", "estimate")
+	require.Equal(t, 0, code, errOut)
+	var est struct {
+		Currency     string  `json:"currency"`
+		HourlyUSD    float64 `json:"hourlyUSD"`
+		MonthlyUSD   float64 `json:"monthlyUSD"`
+		Items        []struct{ URN, Type, Basis string }
+		Unpriced     []any `json:"unpriced"`
+		CriticalPath struct {
+			Minutes float64
+			Steps   []struct{ URN, Type string }
+		} `json:"criticalPath"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &est))
+	assert.Equal(t, "USD", est.Currency)
+	assert.Greater(t, est.HourlyUSD, 0.0)
+	assert.InDelta(t, est.HourlyUSD*720, est.MonthlyUSD, 0.5, "a month is 720 hours")
+	require.NotEmpty(t, est.Items)
+	assert.NotEmpty(t, est.Items[0].URN)
+	assert.NotEmpty(t, est.Items[0].Basis)
+	assert.Empty(t, est.Unpriced)
+	require.NotEmpty(t, est.CriticalPath.Steps)
+	var order []string
+	for _, step := range est.CriticalPath.Steps {
+		switch step.Type {
+		case "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "kubernetes:helm.sh/v3:Release":
+			order = append(order, step.Type)
+		}
+	}
+	assert.Equal(t, []string{"aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "kubernetes:helm.sh/v3:Release"}, order,
+		"the dev stack's first deploy waits on the cluster, then the node group, then the controller")
+
+	code, out, errOut = plan_(t, "--format", "mermaid")
+	require.Equal(t, 0, code, errOut)
+	assert.True(t, strings.HasPrefix(out, "flowchart LR\n"), out)
+	assert.Contains(t, out, `["web.dev.outside-in.example.com`)
 
 	code, out, errOut = plan_(t, "--stack", "prod", "--preview")
 	require.Equal(t, 0, code, errOut)

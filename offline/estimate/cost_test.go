@@ -2,6 +2,7 @@ package estimate
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,9 +39,13 @@ func devExpectation(t *testing.T, p *Prices, cfg map[string]string) (hourly floa
 
 	nodes := integer(program.KeyNodeDesiredSize)
 	azs := integer(program.KeyAzCount)
-	nats := azs
-	if key(program.KeyNatStrategy) == "Single" {
+	nats, natInstances := azs, 0
+	switch key(program.KeyNatStrategy) {
+	case "Single":
 		nats = 1
+	case "Instance":
+		// One NAT instance with a public address and its 8 GiB root volume.
+		nats, natInstances = 0, 1
 	}
 	logGroups := 1 // the control plane's
 	if key(program.KeyFlowLogs) != "None" {
@@ -66,11 +71,17 @@ func devExpectation(t *testing.T, p *Prices, cfg map[string]string) (hourly floa
 		discount, _ := p.Spot(region)
 		perNode = mean * (1 - discount)
 	}
+	natInstance := 0.0
+	if natInstances > 0 {
+		natInstance, ok = p.OnDemand(region, program.NatInstanceType)
+		require.True(t, ok)
+	}
 	month := p.HoursPerMonth
 	hourly = rate(RateEKSCluster) +
 		float64(nodes)*perNode +
 		float64(nodes*integer(program.KeyNodeDiskSizeGib))*rate(RateEBSGp3GBMonth)/month +
 		float64(nats)*(rate(RateNATGatewayHour)+rate(RatePublicIPv4Hour)) +
+		float64(natInstances)*(natInstance+rate(RatePublicIPv4Hour)+8*rate(RateEBSGp3GBMonth)/month) +
 		rate(RateALBHour) + float64(azs)*rate(RatePublicIPv4Hour) +
 		float64(zones)*rate(RateRoute53ZoneMonth)/month +
 		rate(RateKMSKeyMonth)/month +
@@ -78,6 +89,7 @@ func devExpectation(t *testing.T, p *Prices, cfg map[string]string) (hourly floa
 	return hourly, map[string]int{
 		"aws:ec2/natGateway:NatGateway": nats, "aws:ec2/eip:Eip": nats, "aws:route53/zone:Zone": zones,
 		"aws:cloudwatch/logGroup:LogGroup": logGroups,
+		"aws:ec2/instance:Instance":        3 * natInstances, // its hours, its public address, its root volume
 	}
 }
 
@@ -93,7 +105,7 @@ func TestDevCostMatchesHandComputation(t *testing.T) {
 	require.NoError(t, err)
 
 	want, counts := devExpectation(t, p, stack.Config)
-	require.Empty(t, rep.Unpriced)
+	fullyPriced(t, "Pulumi.dev.yaml", rep)
 	for typ, n := range counts {
 		assert.Len(t, itemsOf(rep, typ), n, "priced items of %s", typ)
 	}
@@ -144,26 +156,36 @@ func TestMissingPriceListsUnpriced(t *testing.T) {
 	require.NoError(t, err)
 
 	gap := p.Clone()
-	delete(gap.Regions[region].Rates, RateNATGatewayHour)
+	delete(gap.Regions[region].Rates, RateALBHour)
 	rep, err := Estimate(res, Options{Prices: gap, Now: now})
 	require.NoError(t, err)
-	nat := only(t, res, "aws:ec2/natGateway:NatGateway")
-	require.Len(t, rep.Unpriced, 1)
-	assert.Equal(t, nat.URN, rep.Unpriced[0].URN)
-	assert.Contains(t, rep.Unpriced[0].Reason, RateNATGatewayHour)
-	assert.Contains(t, rep.Unpriced[0].Reason, region)
-	assert.InDelta(t, full.HourlyUSD-p.Regions[region].Rates[RateNATGatewayHour], rep.HourlyUSD, 0.0002)
-	assert.Contains(t, rep.Summary()[0], "1 unpriced")
+	alb := only(t, res, "aws:lb/loadBalancer:LoadBalancer")
+	require.Len(t, rep.Unpriced, len(full.Unpriced)+1)
+	var added Unpriced
+	for _, u := range rep.Unpriced {
+		if u.URN == alb.URN {
+			added = u
+		}
+	}
+	assert.Contains(t, added.Reason, RateALBHour)
+	assert.Contains(t, added.Reason, region)
+	assert.InDelta(t, full.HourlyUSD-p.Regions[region].Rates[RateALBHour], rep.HourlyUSD, 0.0002)
+	assert.Len(t, itemsOf(rep, alb.Type), 1, "its public addresses are still priced")
+	assert.Contains(t, rep.Summary()[0], fmt.Sprintf("%d unpriced", len(rep.Unpriced)))
 
 	// A type with no rule at all is unpriced too, while free types stay out of the list.
 	odd := withResources(res)
-	extra := *nat
-	extra.Type, extra.URN = "aws:rds/instance:Instance", nat.URN+"-rds"
-	odd.Resources = append(odd.Resources, &extra)
+	extra := clone(alb)
+	extra.Type, extra.URN = "aws:rds/instance:Instance", alb.URN+"-rds"
+	odd.Resources = append(odd.Resources, extra)
 	rep, err = Estimate(odd, Options{Prices: p, Now: now})
 	require.NoError(t, err)
-	require.Len(t, rep.Unpriced, 1)
-	assert.Equal(t, "aws:rds/instance:Instance", rep.Unpriced[0].Type)
+	require.Len(t, rep.Unpriced, len(full.Unpriced)+1)
+	types := map[string]bool{}
+	for _, u := range rep.Unpriced {
+		types[u.Type] = true
+	}
+	assert.True(t, types["aws:rds/instance:Instance"], "%+v", rep.Unpriced)
 }
 
 // Past standard support the control plane costs the extended rate, and the report says so.

@@ -113,6 +113,10 @@ func Estimate(res *plan.Result, opts Options) (*Report, error) {
 func (r *Report) Summary() []string {
 	cost := fmt.Sprintf("cost: $%.2f/h ($%.0f per 30-day month) in %s at list prices (EC2 of %s), idle, before traffic",
 		r.HourlyUSD, r.MonthlyUSD, r.Region, r.PriceDate)
+	if len(r.Items) == 0 && len(r.Unpriced) == 0 {
+		// A stack on a cluster it is given (an environment, bare metal) has no region to price.
+		cost = "cost: $0/h: the stack creates nothing AWS charges for"
+	}
 	if n := len(r.Unpriced); n > 0 {
 		var names []string
 		for _, u := range r.Unpriced {

@@ -2,6 +2,7 @@ package estimate
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,17 +10,25 @@ import (
 
 	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/offline/plan"
+	"github.com/outside-in/outside-in/program"
 )
 
 // root is the repository root, where Pulumi.yaml and the shipped stack files are.
 const root = "../.."
 
-// runStack runs the offline plan of a shipped stack file.
+// runStack runs the offline plan of a shipped stack file; an environment stack's platform (the
+// shipped stack named by the last part of platformStack) is planned first, as cmd/plan does.
 func runStack(t *testing.T, stackFile string) *plan.Result {
 	t.Helper()
 	s, err := plan.LoadStack(filepath.Join(root, "Pulumi.yaml"), stackFile)
 	require.NoError(t, err)
-	return runConfig(t, s)
+	opts := plan.Options{}
+	if ref := s.Config[program.Namespace+":"+program.KeyPlatformStack]; ref != "" {
+		opts.Platform = runStack(t, filepath.Join(root, "Pulumi."+ref[strings.LastIndex(ref, "/")+1:]+".yaml"))
+	}
+	res, err := plan.Run(s, opts)
+	require.NoError(t, err, "the offline plan of %s must run before it can be estimated", s.Name)
+	return res
 }
 
 func runConfig(t *testing.T, s plan.Stack) *plan.Result {
@@ -50,15 +59,21 @@ func withResources(res *plan.Result) *plan.Result {
 	c := *res
 	c.Resources = nil
 	for _, r := range res.Resources {
-		cp := *r
-		cp.Dependencies = append([]string(nil), r.Dependencies...)
-		cp.PropertyDependencies = map[string][]string{}
-		for k, v := range r.PropertyDependencies {
-			cp.PropertyDependencies[k] = append([]string(nil), v...)
-		}
-		c.Resources = append(c.Resources, &cp)
+		c.Resources = append(c.Resources, clone(r))
 	}
 	return &c
+}
+
+// clone copies a recorded resource field by field (the fake caches plain values inside it);
+// its dependencies can change without touching the original.
+func clone(r *fakeaws.Resource) *fakeaws.Resource {
+	cp := &fakeaws.Resource{URN: r.URN, Type: r.Type, Name: r.Name, ID: r.ID, Custom: r.Custom, Parent: r.Parent,
+		Provider: r.Provider, Inputs: r.Inputs, Outputs: r.Outputs, Protect: r.Protect, RetainOnDelete: r.RetainOnDelete,
+		Read: r.Read, Dependencies: append([]string(nil), r.Dependencies...), PropertyDependencies: map[string][]string{}}
+	for k, v := range r.PropertyDependencies {
+		cp.PropertyDependencies[k] = append([]string(nil), v...)
+	}
+	return cp
 }
 
 // only is the single resource of a type, failing unless there is exactly one.
@@ -85,4 +100,13 @@ func stepTypes(cp CriticalPath) []string {
 		out = append(out, s.Type)
 	}
 	return out
+}
+
+// fullyPriced checks that a shipped stack leaves nothing unpriced: an unpriced resource in a
+// stack we ship means the price data or the rules lag behind the program.
+func fullyPriced(t *testing.T, stackFile string, rep *Report) {
+	t.Helper()
+	for _, u := range rep.Unpriced {
+		t.Errorf("%s: unpriced %s: %s", stackFile, u.URN, u.Reason)
+	}
 }

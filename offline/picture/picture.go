@@ -102,37 +102,69 @@ func (d *drawing) layout(paths []plan.Path) {
 	for i, p := range paths {
 		host := d.node(&d.top, fmt.Sprintf("host_%d", i), hostLabel(p))
 		d.edge("client", host, "DNS", false)
-		lb := d.node(&d.vpc, id("lb", lastName(p.LB.URN)), fmt.Sprintf("%s %s<br/>internet-facing, %d subnets",
-			kindLabel[p.LB.Kind], lastName(p.LB.URN), len(p.LB.Subnets)))
-		d.edge(host, lb, aliasLabel(p), false)
-		for _, s := range p.LB.Subnets {
-			if sn, ok := subnets[s]; ok {
-				d.edge(lb, sn.id, "in", true)
+		var controller string
+		switch p.LB.Kind {
+		case "platform":
+			// An environment: the platform stack's balancer and controller serve its rules.
+			controller = d.node(&d.top, "platform", "the platform stack's load balancer, wildcard record and ingress controller")
+			d.edge(host, controller, "", false)
+		case "none":
+			// A cluster given by kubeconfig: a balancer outside the stack sends to the node ports.
+			front := d.node(&d.top, "balancer", fmt.Sprintf("a load balancer outside the stack<br/>must check %s:%d%s",
+				p.Health.Protocol, p.Health.Port, p.Health.Path))
+			d.edge(host, front, "", false)
+			controller = d.controller(p, func(entry string) { d.edge(front, entry, "node ports", false) })
+		default:
+			lb := d.node(&d.vpc, id("lb", lastName(p.LB.URN)), fmt.Sprintf("%s %s<br/>internet-facing, %d subnets",
+				kindLabel[p.LB.Kind], lastName(p.LB.URN), len(p.LB.Subnets)))
+			via := "point the name at " + p.LB.DNSName
+			if p.Alias != nil {
+				via = "alias " + p.Alias.Target
 			}
-		}
-		entry := d.node(&d.cluster, id("svc", p.Entry.Namespace, p.Entry.Name), fmt.Sprintf(
-			"Service %s/%s<br/>%s, class %s, externalTrafficPolicy %s<br/>node ports %s; healthCheckNodePort %d",
-			p.Entry.Namespace, p.Entry.Name, p.Entry.Type, p.Entry.LoadBalancerClass, p.Entry.ExternalTrafficPolicy,
-			nodePorts(p.Entry.NodePorts), p.Entry.HealthCheckNodePort))
-		d.listeners(p, lb, subnets)
-		for _, sn := range sortedSubnets(subnets) {
-			if sn.nodes != "" {
-				d.edge(sn.id, entry, "node ports", false)
+			d.edge(host, lb, via, false)
+			for _, s := range p.LB.Subnets {
+				if sn, ok := subnets[s]; ok {
+					d.edge(lb, sn.id, "in", true)
+				}
 			}
+			controller = d.controller(p, func(entry string) {
+				d.listeners(p, lb, subnets)
+				for _, sn := range sortedSubnets(subnets) {
+					if sn.nodes != "" {
+						d.edge(sn.id, entry, "node ports", false)
+					}
+				}
+			})
 		}
-		ctrl := d.node(&d.cluster, id("ctrl", p.Entry.Namespace), "ingress controller pods<br/>namespace "+p.Entry.Namespace)
-		d.edge(entry, ctrl, "", false)
-		ing := d.node(&d.cluster, id("ing", p.Ingress.Namespace, p.Ingress.Name), fmt.Sprintf("Ingress %s/%s<br/>class %s",
-			p.Ingress.Namespace, p.Ingress.Name, p.Ingress.Class))
-		d.edge(ctrl, ing, fmt.Sprintf("Host %s %s", p.Host, p.Ingress.Path), false)
-		svc := d.node(&d.cluster, id("svc", p.Service.Namespace, p.Service.Name), fmt.Sprintf("Service %s/%s<br/>%s :%d → %s",
-			p.Service.Namespace, p.Service.Name, p.Service.Type, p.Service.Port, p.Service.TargetPort))
-		d.edge(ing, svc, fmt.Sprintf(":%d", p.Ingress.ServicePort), false)
-		pods := d.node(&d.cluster, id("pods", p.Workload.Namespace, p.Workload.Name), fmt.Sprintf(
-			"Deployment %s/%s × %d<br/>:%d, ready on GET %s",
-			p.Workload.Namespace, p.Workload.Name, p.Workload.Replicas, p.Workload.ContainerPort, p.Workload.ReadinessPath))
-		d.edge(svc, pods, fmt.Sprintf(":%d", p.Workload.ContainerPort), false)
+		d.app(p, controller)
 	}
+}
+
+// controller draws the entry Service and the controller's pods; connect draws what reaches
+// the Service's node ports.
+func (d *drawing) controller(p plan.Path, connect func(entry string)) string {
+	entry := d.node(&d.cluster, id("svc", p.Entry.Namespace, p.Entry.Name), fmt.Sprintf(
+		"Service %s/%s<br/>%s, class %s, externalTrafficPolicy %s<br/>node ports %s; healthCheckNodePort %d",
+		p.Entry.Namespace, p.Entry.Name, p.Entry.Type, p.Entry.LoadBalancerClass, p.Entry.ExternalTrafficPolicy,
+		nodePorts(p.Entry.NodePorts), p.Entry.HealthCheckNodePort))
+	connect(entry)
+	ctrl := d.node(&d.cluster, id("ctrl", p.Entry.Namespace), "ingress controller pods<br/>namespace "+p.Entry.Namespace)
+	d.edge(entry, ctrl, "", false)
+	return ctrl
+}
+
+// app draws the host's Ingress rule, Service and pods, from the controller that routes to them.
+func (d *drawing) app(p plan.Path, controller string) {
+	ing := d.node(&d.cluster, id("ing", p.Ingress.Namespace, p.Ingress.Name), fmt.Sprintf("Ingress %s/%s<br/>class %s",
+		p.Ingress.Namespace, p.Ingress.Name, p.Ingress.Class))
+	d.edge(controller, ing, fmt.Sprintf("Host %s %s", p.Host, p.Ingress.Path), false)
+	svc := d.node(&d.cluster, id("svc", p.Service.Namespace, p.Service.Name), fmt.Sprintf("Service %s/%s<br/>%s :%d → %s",
+		p.Service.Namespace, p.Service.Name, p.Service.Type, p.Service.Port, p.Service.TargetPort))
+	d.edge(ing, svc, fmt.Sprintf(":%d", p.Ingress.ServicePort), false)
+	pods := d.node(&d.cluster, id("pods", p.Workload.Namespace, p.Workload.Name), fmt.Sprintf(
+		"Deployment %s/%s × %d<br/>:%d, ready on GET %s",
+		p.Workload.Namespace, p.Workload.Name, p.Workload.Replicas, p.Workload.ContainerPort, p.Workload.ReadinessPath))
+	d.edge(svc, pods, fmt.Sprintf(":%d", p.Workload.ContainerPort), false)
 }
 
 // listeners draws the listeners and where they send a request: a redirect to another listener,
@@ -260,29 +292,30 @@ func (d *drawing) vpcLabel() (string, bool) {
 }
 
 func (d *drawing) clusterLabel() string {
-	if eks := d.res.OfType("aws:eks/cluster:Cluster"); len(eks) > 0 {
-		return fmt.Sprintf("EKS cluster %s, Kubernetes %s", str(eks[0].In("name")), str(eks[0].In("version")))
-	}
-	if len(d.res.OfType("aws:ec2/instance:Instance")) > 0 {
+	switch {
+	case len(d.res.OfType("aws:eks/cluster:Cluster")) > 0:
+		eks := d.res.OfType("aws:eks/cluster:Cluster")[0]
+		return fmt.Sprintf("EKS cluster %s, Kubernetes %s", str(eks.In("name")), str(eks.In("version")))
+	case len(d.res.OfType("aws:ec2/instance:Instance")) > 0:
 		return "k3s cluster"
+	case len(d.res.OfType("pulumi:pulumi:StackReference")) > 0:
+		return "the platform's cluster"
+	default:
+		return "Kubernetes cluster given by kubeconfig"
 	}
-	return "Kubernetes cluster"
 }
 
 var kindLabel = map[string]string{"alb": "ALB", "nlb": "NLB", "classic": "classic ELB"}
 
 func hostLabel(p plan.Path) string {
-	if p.Alias == nil {
+	switch {
+	case p.Alias != nil:
+		return fmt.Sprintf("%s<br/>Route 53 A alias, evaluateTargetHealth %t", p.Host, p.Alias.EvaluateTargetHealth)
+	case p.LB.Kind == "platform":
+		return p.Host + "<br/>the platform's wildcard record"
+	default:
 		return p.Host + "<br/>no record in the stack's DNS"
 	}
-	return fmt.Sprintf("%s<br/>Route 53 A alias, evaluateTargetHealth %t", p.Host, p.Alias.EvaluateTargetHealth)
-}
-
-func aliasLabel(p plan.Path) string {
-	if p.Alias == nil {
-		return p.LB.DNSName
-	}
-	return "alias " + p.Alias.Target
 }
 
 func listenerLabel(l plan.ListenerHop) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outside-in/outside-in/offline/plan"
+	"github.com/outside-in/outside-in/program"
 )
 
 // flowchart is a mermaid flowchart read back: nodes with their labels, edges, subgraph labels.
@@ -85,6 +86,21 @@ func (f *flowchart) reachable() map[string]bool {
 	return seen
 }
 
+// run plans a shipped stack file; an environment stack's platform (the shipped stack named by
+// the last part of platformStack) is planned first, as cmd/plan --platform does.
+func run(t *testing.T, file string) *plan.Result {
+	t.Helper()
+	s, err := plan.LoadStack("../../Pulumi.yaml", file)
+	require.NoError(t, err)
+	opts := plan.Options{}
+	if ref := s.Config[program.Namespace+":"+program.KeyPlatformStack]; ref != "" {
+		opts.Platform = run(t, "../../Pulumi."+ref[strings.LastIndex(ref, "/")+1:]+".yaml")
+	}
+	res, err := plan.Run(s, opts)
+	require.NoError(t, err)
+	return res
+}
+
 func TestParseRefusesBrokenCharts(t *testing.T) {
 	for name, text := range map[string]string{
 		"undeclared end": "flowchart LR\n  a[\"a\"]\n  a --> b\n",
@@ -106,10 +122,7 @@ func TestShippedStacksDrawTheirRequestPaths(t *testing.T) {
 	require.NotEmpty(t, files)
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			s, err := plan.LoadStack("../../Pulumi.yaml", file)
-			require.NoError(t, err)
-			res, err := plan.Run(s, plan.Options{})
-			require.NoError(t, err)
+			res := run(t, file)
 			text, err := Mermaid(res)
 			require.NoError(t, err)
 			f, err := parse(text)
