@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
@@ -71,6 +74,21 @@ func TestPulumiYamlDefaultsAreTheProgramDefaults(t *testing.T) {
 		"outside-in:domain": "example.com", "outside-in:adminCidrs": `["203.0.113.10/32"]`})
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
+}
+
+// Pulumi.yaml names the oldest CLI that reads it: the CLI the project builds and tests with
+// passes, the release before stack tags on a file backend (which cmd/env sets) is refused.
+func TestPulumiYamlRequiresACapableCLI(t *testing.T) {
+	proj, err := workspace.LoadProject(filepath.Join(root, "Pulumi.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, proj.RequiredPulumiVersion)
+	mod, err := os.ReadFile(filepath.Join(root, "tools", "pulumi", "go.mod"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`github.com/pulumi/pulumi/pkg/v3 v(\S+)`).FindSubmatch(mod)
+	require.NotNil(t, m, "tools/pulumi/go.mod requires the CLI's module")
+	assert.NoError(t, plugin.ValidatePulumiVersionRange(proj.RequiredPulumiVersion, string(m[1])))
+	assert.Error(t, plugin.ValidatePulumiVersionRange(proj.RequiredPulumiVersion, "3.210.0"))
+	assert.Error(t, plugin.ValidatePulumiVersionRange(proj.RequiredPulumiVersion, "3.187.0"))
 }
 
 // The README's configuration table lists every key.
