@@ -10,10 +10,10 @@ import (
 
 func TestInstanceArch(t *testing.T) {
 	for name, want := range map[string]Arch{
-		"t3.medium": ArchX86, "t3a.large": ArchX86, "m6i.xlarge": ArchX86, "c6in.2xlarge": ArchX86,
-		"g5.xlarge": ArchX86, "inf2.xlarge": ArchX86, "m5.metal": ArchX86, "r7iz.metal-16xl": ArchX86,
-		"m7g.large": ArchArm64, "t4g.small": ArchArm64, "c6gn.medium": ArchArm64, "r8gd.4xlarge": ArchArm64,
-		"im4gn.large": ArchArm64, "x2gd.medium": ArchArm64,
+		"t3.medium": ArchX86, "t3a.large": ArchX86, "m6i.xlarge": ArchX86, "c6i.2xlarge": ArchX86,
+		"c7i-flex.large": ArchX86, "m5.metal": ArchX86, "r7i.metal-24xl": ArchX86,
+		"m7g.large": ArchArm64, "t4g.small": ArchArm64, "c6g.medium": ArchArm64, "r8g.4xlarge": ArchArm64,
+		"c8g.large": ArchArm64, "m8g.metal-24xl": ArchArm64,
 	} {
 		got, err := InstanceArch(name)
 		require.NoError(t, err, name)
@@ -23,6 +23,11 @@ func TestInstanceArch(t *testing.T) {
 		_, err := InstanceArch(bad)
 		assert.Error(t, err, "%q", bad)
 	}
+	// A real type of a family the program holds no data for is refused too, with the nearest
+	// type it knows: the price and architecture data must cover every type a stack may use.
+	_, err := InstanceArch("c6in.2xlarge")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "did you mean c6i.2xlarge?")
 	assert.Equal(t, "AL2023_ARM_64_STANDARD", amiType(ArchArm64))
 	assert.Equal(t, "AL2023_x86_64_STANDARD", amiType(ArchX86))
 }
@@ -66,5 +71,6 @@ func TestTrustPolicies(t *testing.T) {
 func TestNodeSettings(t *testing.T) {
 	assert.Equal(t, 1, MetadataHopLimit, "pods on the pod network must not reach instance metadata")
 	assert.Equal(t, "gp3", RootVolumeType)
-	assert.Equal(t, []string{"vpc-cni", "kube-proxy", "coredns"}, Addons)
+	assert.Equal(t, []string{"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"}, Addons,
+		"the Cluster Autoscaler's credentials come through Pod Identity")
 }

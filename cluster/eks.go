@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -51,6 +53,8 @@ type EKSArgs struct {
 // AccessGrant gives a principal access to the cluster: an EKS access policy, or Kubernetes
 // groups that the cluster's own RBAC binds (for rights narrower than any access policy).
 type AccessGrant struct {
+	// Name is the grant's stable part of its resources' names (e.g. ci-deploy).
+	Name         string
 	PrincipalArn pulumi.StringInput
 	// Policy is an EKS access policy name, e.g. AmazonEKSClusterAdminPolicy; empty for none.
 	Policy string
@@ -218,6 +222,10 @@ func NewEKS(ctx *pulumi.Context, name string, args EKSArgs, opts ...pulumi.Resou
 // ClusterAdminPolicy is the EKS access policy given to every admin principal.
 const ClusterAdminPolicy = "AmazonEKSClusterAdminPolicy"
 
+// AdminViewPolicy is get, list and watch on every resource, Secrets and RBAC objects included:
+// what refreshing a stack's Kubernetes objects and Helm releases needs.
+const AdminViewPolicy = "AmazonEKSAdminViewPolicy"
+
 // ClusterKeyPolicy lets the cluster role use the secrets key, and only that key (EKS user guide,
 // "Encrypt Kubernetes secrets with KMS").
 func ClusterKeyPolicy(keyArn string) iampolicy.Document {
@@ -229,41 +237,49 @@ func ClusterKeyPolicy(keyArn string) iampolicy.Document {
 	})
 }
 
+// AdminGrantName names an admin's access entry after its principal, not its place in the list:
+// when the list changes (another identity runs Pulumi, a role is added or removed) entries are
+// only added or deleted, never replaced, so two entries for one principal never exist at once.
+func AdminGrantName(principal string) string {
+	sum := sha256.Sum256([]byte(principal))
+	return "admin-" + hex.EncodeToString(sum[:])[:8]
+}
+
 // accessEntries gives each admin principal cluster-admin and each extra grant its policy, and
 // returns the policy associations.
 func (b *builder) accessEntries(cp *eks.Cluster) ([]pulumi.Resource, error) {
 	grants := make([]AccessGrant, 0, len(b.args.Admins)+len(b.args.ExtraAccess))
 	for _, principal := range b.args.Admins {
-		grants = append(grants, AccessGrant{PrincipalArn: pulumi.String(principal), Policy: ClusterAdminPolicy})
+		grants = append(grants, AccessGrant{Name: AdminGrantName(principal), PrincipalArn: pulumi.String(principal), Policy: ClusterAdminPolicy})
 	}
 	grants = append(grants, b.args.ExtraAccess...)
 	var ready []pulumi.Resource
-	for i, g := range grants {
+	for _, g := range grants {
 		entryArgs := &eks.AccessEntryArgs{
 			ClusterName:  cp.Name,
 			PrincipalArn: g.PrincipalArn,
 			Type:         pulumi.String("STANDARD"),
-			Tags:         b.tags(fmt.Sprintf("admin-%d", i)),
+			Tags:         b.tags("access-" + g.Name),
 		}
 		if len(g.KubernetesGroups) > 0 {
 			entryArgs.KubernetesGroups = pulumi.ToStringArray(g.KubernetesGroups)
 		}
-		entry, err := eks.NewAccessEntry(b.ctx, naming.Child(b.name, "admin", i), entryArgs, b.parent)
+		entry, err := eks.NewAccessEntry(b.ctx, naming.Child(b.name, "access-"+g.Name), entryArgs, b.parent)
 		if err != nil {
-			return nil, fmt.Errorf("cluster: access entry %d: %w", i, err)
+			return nil, fmt.Errorf("cluster: access entry %s: %w", g.Name, err)
 		}
 		if g.Policy == "" {
 			ready = append(ready, entry)
 			continue
 		}
-		assoc, err := eks.NewAccessPolicyAssociation(b.ctx, naming.Child(b.name, "admin-policy", i), &eks.AccessPolicyAssociationArgs{
+		assoc, err := eks.NewAccessPolicyAssociation(b.ctx, naming.Child(b.name, "access-"+g.Name+"-policy"), &eks.AccessPolicyAssociationArgs{
 			ClusterName:  cp.Name,
 			PrincipalArn: entry.PrincipalArn,
 			PolicyArn:    pulumi.Sprintf("arn:%s:eks::aws:cluster-access-policy/%s", b.args.Partition, g.Policy),
 			AccessScope:  &eks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
 		}, b.parent)
 		if err != nil {
-			return nil, fmt.Errorf("cluster: access policy %d: %w", i, err)
+			return nil, fmt.Errorf("cluster: access policy of %s: %w", g.Name, err)
 		}
 		ready = append(ready, assoc)
 	}

@@ -194,7 +194,7 @@ func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vp
 		VpcID:             vpc.VpcID,
 		PrivateSubnetIDs:  vpc.PrivateSubnetIDs,
 		PublicAccessCidrs: publicCidrs,
-		Admins:            admins(facts.Caller, cfg.AdminRoleArns),
+		Admins:            admins(facts.Caller, cfg.AdminRoleArns, CIRoleArns(cfg, facts.Partition, facts.AccountID)),
 		Nodes:             nodes,
 		Region:            facts.Region,
 		Partition:         facts.Partition,
@@ -204,14 +204,16 @@ func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vp
 		Tags:              cfg.SharedTags(),
 	}
 	if ci.environments != nil {
-		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{PrincipalArn: ci.environments, KubernetesGroups: []string{cluster.EnvironmentsGroup}})
+		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{Name: CIEnvironments, PrincipalArn: ci.environments, KubernetesGroups: []string{cluster.EnvironmentsGroup}})
 	}
 	if ci.readOnly != nil {
-		// The drift check refreshes the Kubernetes objects too: read access, no more.
-		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{PrincipalArn: ci.readOnly, Policy: "AmazonEKSViewPolicy"})
+		// The drift check refreshes the Kubernetes objects too: read access, no more. Not
+		// AmazonEKSViewPolicy: it cannot read RBAC objects (the environments' ClusterRole) nor
+		// Secrets, where Helm keeps its releases, so refreshing the stack would fail.
+		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{Name: CIReadOnly, PrincipalArn: ci.readOnly, Policy: cluster.AdminViewPolicy})
 	}
 	if ci.deploy != nil {
-		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{PrincipalArn: ci.deploy, Policy: cluster.ClusterAdminPolicy})
+		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{Name: CIDeploy, PrincipalArn: ci.deploy, Policy: cluster.ClusterAdminPolicy})
 	}
 	return cluster.NewEKS(ctx, "cluster", eksArgs)
 }
@@ -256,11 +258,14 @@ func k3sServerType(cfg Config, arch cluster.Arch) string {
 	return "t3.small"
 }
 
-// admins are the principals given cluster-admin: the caller, then the configured roles.
-func admins(caller string, roles []string) []string {
-	out := []string{caller}
-	for _, r := range roles {
-		if !slices.Contains(out, r) {
+// admins are the principals given cluster-admin: the identity running Pulumi, then the
+// configured roles, each once. A CI role of the stack running it has its own grant: giving it
+// the caller's as well would register its principal twice, which EKS refuses, and a preview by
+// the read-only role would show the admin entry of whoever last deployed as a change.
+func admins(caller string, roles, ciRoles []string) []string {
+	var out []string
+	for _, r := range append([]string{caller}, roles...) {
+		if !slices.Contains(out, r) && !slices.Contains(ciRoles, r) {
 			out = append(out, r)
 		}
 	}

@@ -1,6 +1,8 @@
 package program
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -152,6 +154,7 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 	}
 	role := func(name, description string, subjects []string) (*iam.Role, error) {
 		return iam.NewRole(ctx, naming.Child("github", name), &iam.RoleArgs{
+			Name: pulumi.String(CIRoleName(cfg, name)),
 			AssumeRolePolicy: providerArn.ApplyT(func(arn string) string {
 				return GitHubTrust(arn, cfg.GithubOidc.Repository, subjects).JSON()
 			}).(pulumi.StringOutput),
@@ -161,14 +164,14 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 		}, parent)
 	}
 	prAndMain := []string{"pull_request", "ref:refs/heads/main"}
-	envRole, err := role("ci-environments", "outside-in CI: environment stacks of "+cfg.GithubOidc.Repository, prAndMain)
+	envRole, err := role(CIEnvironments, "outside-in CI: environment stacks of "+cfg.GithubOidc.Repository, prAndMain)
 	if err != nil {
 		return roles, fmt.Errorf("platform: CI environments role: %w", err)
 	}
 	roles.environments = envRole.Arn
 	// Previews on pull requests and the scheduled drift check read the account and change
 	// nothing: a role of their own, read-only.
-	readRole, err := role("ci-readonly", "outside-in CI: previews and drift checks of "+cfg.GithubOidc.Repository, prAndMain)
+	readRole, err := role(CIReadOnly, "outside-in CI: previews and drift checks of "+cfg.GithubOidc.Repository, prAndMain)
 	if err != nil {
 		return roles, fmt.Errorf("platform: CI read-only role: %w", err)
 	}
@@ -192,7 +195,7 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 	for _, e := range cfg.GithubOidc.Environments {
 		subjects = append(subjects, "environment:"+e)
 	}
-	deployRole, err := role("ci-deploy", "outside-in CI: deploys the platform from "+cfg.GithubOidc.Repository, subjects)
+	deployRole, err := role(CIDeploy, "outside-in CI: deploys the platform from "+cfg.GithubOidc.Repository, subjects)
 	if err != nil {
 		return roles, fmt.Errorf("platform: CI deploy role: %w", err)
 	}
@@ -217,6 +220,42 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 	}
 	roles.deploy = deployRole.Arn
 	return roles, ctx.RegisterResourceOutputs(c, outputs)
+}
+
+// The CI roles a platform with githubOidc makes; the deploy role only with GitHub environments.
+const (
+	CIEnvironments = "ci-environments"
+	CIReadOnly     = "ci-readonly"
+	CIDeploy       = "ci-deploy"
+)
+
+// CIRoleName is the IAM name of one of the stack's CI roles, <project>-<stack>-<kind>: fixed,
+// so that the program knows the roles' ARNs before they exist and can tell when one of them is
+// running it. IAM role names are unique in the account and at most 64 characters; a longer
+// name keeps its start and ends with a hash of the whole.
+func CIRoleName(cfg Config, kind string) string {
+	name := cfg.NamePrefix() + "-" + kind
+	if len(name) <= 64 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:64-9] + "-" + hex.EncodeToString(sum[:])[:8]
+}
+
+// CIRoleArns are the ARNs the stack's CI roles will have, none without githubOidc.
+func CIRoleArns(cfg Config, partition, accountID string) []string {
+	if cfg.GithubOidc.Repository == "" {
+		return nil
+	}
+	kinds := []string{CIEnvironments, CIReadOnly}
+	if len(cfg.GithubOidc.Environments) > 0 {
+		kinds = append(kinds, CIDeploy)
+	}
+	var arns []string
+	for _, k := range kinds {
+		arns = append(arns, fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, accountID, CIRoleName(cfg, k)))
+	}
+	return arns
 }
 
 // StateBucketPolicy lets a CI role read and write the stacks' state in the backend's bucket,

@@ -128,4 +128,54 @@ func TestPlatformServesEnvironments(t *testing.T) {
 		entries[text(t, e.In("principalArn"))] = groups
 	}
 	assert.Equal(t, []any{cluster.EnvironmentsGroup}, entries[text(t, envRole.Out("arn"))])
+
+	// In the cluster the read-only role reads everything a refresh reads (Helm's release
+	// Secrets, the ClusterRole above) and writes nothing; the deploy role administers.
+	policies := map[string]string{}
+	for _, a := range res.OfType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation") {
+		assert.Equal(t, "cluster", a.In("accessScope", "type"), a.Name)
+		policies[text(t, a.In("principalArn"))] = text(t, a.In("policyArn"))
+	}
+	readOnly := res.Named("aws:iam/role:Role", "github-ci-readonly")
+	require.NotNil(t, readOnly)
+	assert.Equal(t, "arn:aws:eks::aws:cluster-access-policy/"+cluster.AdminViewPolicy, policies[text(t, readOnly.Out("arn"))])
+	assert.Equal(t, "arn:aws:eks::aws:cluster-access-policy/"+cluster.ClusterAdminPolicy,
+		policies[text(t, res.Named("aws:iam/role:Role", "github-ci-deploy").Out("arn"))])
+	assert.NotContains(t, policies, text(t, envRole.Out("arn")), "the environments role has its group's rights only")
+}
+
+// Whoever runs the platform stack — an engineer, the read-only CI role on a preview, the deploy
+// role on merge — it declares the same access entries: a CI role is not given a second entry
+// as the caller (EKS refuses two entries for one principal), and an admin role that is also
+// the caller gets one entry.
+func TestAccessEntriesDoNotDependOnTheCaller(t *testing.T) {
+	s := stack(t, "platform")
+	entries := func(caller string) map[string]string {
+		t.Helper()
+		res, err := plan.Run(s, plan.Options{CallerRole: caller})
+		require.NoError(t, err)
+		byPrincipal := map[string]string{}
+		for _, e := range res.OfType("aws:eks/accessEntry:AccessEntry") {
+			p := text(t, e.In("principalArn"))
+			assert.NotContains(t, byPrincipal, p, "two access entries for %s (caller %q)", p, caller)
+			byPrincipal[p] = e.Name
+		}
+		return byPrincipal
+	}
+	engineer := entries("")
+	require.Len(t, engineer, 5, "the caller, platform-admin and the three CI roles")
+	assert.Contains(t, engineer, "arn:aws:iam::123456789012:role/platform-engineer")
+	for _, role := range []string{"outside-in-platform-ci-readonly", "outside-in-platform-ci-deploy"} {
+		got := entries(role)
+		assert.Len(t, got, 4, "run as %s", role)
+		assert.NotContains(t, got, "arn:aws:iam::123456789012:role/platform-engineer")
+		assert.Contains(t, got, "arn:aws:iam::123456789012:role/"+role)
+		// The CI roles' entries keep their names, so a run by another caller neither replaces nor deletes them.
+		for p, name := range got {
+			if strings.Contains(p, "-ci-") {
+				assert.Equal(t, engineer[p], name, p)
+			}
+		}
+	}
+	assert.Len(t, entries("platform-admin"), 4, "the caller listed in adminRoleArns has one entry")
 }

@@ -64,6 +64,9 @@ type Options struct {
 	Preview bool
 	// Stacks are the other stacks a StackReference may read, by fully qualified name.
 	Stacks map[string]StackOutputs
+	// CallerRole is the name of the IAM role whose session runs Pulumi; default
+	// platform-engineer.
+	CallerRole string
 }
 
 // Fake is the fake AWS. It is safe for the concurrent calls the Pulumi SDK makes.

@@ -9,8 +9,8 @@ import (
 
 // The identity the fake account reports: an engineer working through an assumed role.
 const (
-	callerRole    = "platform-engineer"
-	callerSession = "outside-in-plan"
+	defaultCallerRole = "platform-engineer"
+	callerSession     = "outside-in-plan"
 )
 
 // Add-on versions the fake reports as AWS's defaults. The Kubernetes 1.35 ones are the versions
@@ -36,14 +36,14 @@ var invokes = map[string]func(*Fake, resource.PropertyMap) (map[string]any, erro
 		a := f.opts.AccountID
 		return map[string]any{
 			"id": a, "accountId": a, "userId": "AROAFAKEROLEID:" + callerSession,
-			"arn": fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", a, callerRole, callerSession),
+			"arn": fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", a, f.callerRole(), callerSession),
 		}, nil
 	},
 	"aws:iam/getSessionContext:getSessionContext": func(f *Fake, args resource.PropertyMap) (map[string]any, error) {
 		arn := args["arn"].StringValue()
-		issuer := fmt.Sprintf("arn:aws:iam::%s:role/%s", f.opts.AccountID, callerRole)
+		issuer := fmt.Sprintf("arn:aws:iam::%s:role/%s", f.opts.AccountID, f.callerRole())
 		return map[string]any{"id": arn, "arn": arn, "issuerArn": issuer, "issuerId": "AROAFAKEROLEID",
-			"issuerName": callerRole, "sessionName": callerSession}, nil
+			"issuerName": f.callerRole(), "sessionName": callerSession}, nil
 	},
 	"aws:index/getAvailabilityZones:getAvailabilityZones": func(f *Fake, _ resource.PropertyMap) (map[string]any, error) {
 		zones, ok := azs(f.opts.Region)
@@ -82,4 +82,12 @@ var invokes = map[string]func(*Fake, resource.PropertyMap) (map[string]any, erro
 		}
 		return map[string]any{"id": addon, "addonName": addon, "kubernetesVersion": version, "version": v}, nil
 	},
+}
+
+// callerRole is the role whose session runs Pulumi.
+func (f *Fake) callerRole() string {
+	if f.opts.CallerRole != "" {
+		return f.opts.CallerRole
+	}
+	return defaultCallerRole
 }

@@ -45,6 +45,8 @@ type Options struct {
 	// Platform is the offline plan of the platform stack an environment stack references; its
 	// exports answer the environment's StackReference.
 	Platform *Result
+	// CallerRole is the IAM role running Pulumi (default platform-engineer), e.g. a CI role.
+	CallerRole string
 }
 
 // Result is what a run registered and exported.
@@ -91,7 +93,7 @@ func Run(s Stack, opts Options) (*Result, error) {
 	var mu sync.Mutex
 	finished := false // set once Run returns: later resolutions are dropped
 	resolved := map[string]chan struct{}{}
-	opt := fakeaws.Options{Region: region, Preview: opts.Preview, Zones: zones}
+	opt := fakeaws.Options{Region: region, Preview: opts.Preview, Zones: zones, CallerRole: opts.CallerRole}
 	if opts.Platform != nil {
 		opt.Stacks = map[string]fakeaws.StackOutputs{
 			s.Config[program.Namespace+":"+program.KeyPlatformStack]: opts.Platform.StackOutputs(),
