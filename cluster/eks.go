@@ -34,6 +34,9 @@ type EKSArgs struct {
 	// Admins are IAM principal ARNs given cluster-admin through access entries: the identity
 	// running Pulumi and the configured admin roles.
 	Admins []string
+	// Viewers are IAM principal ARNs that read everything in the cluster and change nothing
+	// (AdminViewPolicy): a CI role that previews or refreshes the stack.
+	Viewers []string
 	// ExtraAccess are further principals with their access policies (the CI deploy role).
 	ExtraAccess []AccessGrant
 
@@ -240,17 +243,25 @@ func ClusterKeyPolicy(keyArn string) iampolicy.Document {
 // AdminGrantName names an admin's access entry after its principal, not its place in the list:
 // when the list changes (another identity runs Pulumi, a role is added or removed) entries are
 // only added or deleted, never replaced, so two entries for one principal never exist at once.
-func AdminGrantName(principal string) string {
+func AdminGrantName(principal string) string { return grantName("admin", principal) }
+
+// ViewGrantName names a viewer's access entry the same way.
+func ViewGrantName(principal string) string { return grantName("view", principal) }
+
+func grantName(kind, principal string) string {
 	sum := sha256.Sum256([]byte(principal))
-	return "admin-" + hex.EncodeToString(sum[:])[:8]
+	return kind + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
 // accessEntries gives each admin principal cluster-admin and each extra grant its policy, and
 // returns the policy associations.
 func (b *builder) accessEntries(cp *eks.Cluster) ([]pulumi.Resource, error) {
-	grants := make([]AccessGrant, 0, len(b.args.Admins)+len(b.args.ExtraAccess))
+	grants := make([]AccessGrant, 0, len(b.args.Admins)+len(b.args.Viewers)+len(b.args.ExtraAccess))
 	for _, principal := range b.args.Admins {
 		grants = append(grants, AccessGrant{Name: AdminGrantName(principal), PrincipalArn: pulumi.String(principal), Policy: ClusterAdminPolicy})
+	}
+	for _, principal := range b.args.Viewers {
+		grants = append(grants, AccessGrant{Name: ViewGrantName(principal), PrincipalArn: pulumi.String(principal), Policy: AdminViewPolicy})
 	}
 	grants = append(grants, b.args.ExtraAccess...)
 	var ready []pulumi.Resource

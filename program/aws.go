@@ -187,6 +187,7 @@ func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vp
 			Tags:                cfg.SharedTags(),
 		})
 	}
+	ciRoleArns := CIRoleArns(cfg, facts.Partition, facts.AccountID)
 	eksArgs := cluster.EKSArgs{
 		Name:              cfg.ClusterName,
 		KubernetesVersion: cfg.KubernetesVersion,
@@ -194,7 +195,8 @@ func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vp
 		VpcID:             vpc.VpcID,
 		PrivateSubnetIDs:  vpc.PrivateSubnetIDs,
 		PublicAccessCidrs: publicCidrs,
-		Admins:            admins(facts.Caller, cfg.AdminRoleArns, CIRoleArns(cfg, facts.Partition, facts.AccountID)),
+		Admins:            admins(facts.Caller, cfg.AdminRoleArns, slices.Concat(ciRoleArns, cfg.ViewRoleArns)),
+		Viewers:           without(cfg.ViewRoleArns, ciRoleArns),
 		Nodes:             nodes,
 		Region:            facts.Region,
 		Partition:         facts.Partition,
@@ -262,10 +264,19 @@ func k3sServerType(cfg Config, arch cluster.Arch) string {
 // configured roles, each once. A CI role of the stack running it has its own grant: giving it
 // the caller's as well would register its principal twice, which EKS refuses, and a preview by
 // the read-only role would show the admin entry of whoever last deployed as a change.
-func admins(caller string, roles, ciRoles []string) []string {
-	var out []string
-	for _, r := range append([]string{caller}, roles...) {
-		if !slices.Contains(out, r) && !slices.Contains(ciRoles, r) {
+//
+// A role in viewRoleArns is left out the same way: it reads, whoever it runs as. So a stack that
+// CI deploys (its deploy role in adminRoleArns) and previews and refreshes (its read-only role
+// in viewRoleArns) declares the same entries whichever of them runs it.
+func admins(caller string, roles, others []string) []string {
+	return without(append([]string{caller}, roles...), others)
+}
+
+// without is list, each once, less the ARNs in drop.
+func without(list, drop []string) []string {
+	out := []string{}
+	for _, r := range list {
+		if !slices.Contains(out, r) && !slices.Contains(drop, r) {
 			out = append(out, r)
 		}
 	}

@@ -51,6 +51,7 @@ type Config struct {
 	AdminCidrs                    []string
 	AllowWorldOpenClusterEndpoint bool
 	AdminRoleArns                 []string
+	ViewRoleArns                  []string
 	KubeconfigRoleArn             string
 	KubeconfigProfile             string
 
@@ -168,6 +169,7 @@ func Defaults(project, stack string) Config {
 		ClusterEndpointAccess:          EndpointPublicAndPrivate,
 		AdminCidrs:                     []string{},
 		AdminRoleArns:                  []string{},
+		ViewRoleArns:                   []string{},
 		LoadBalancer:                   "",
 		LoadBalancerDeletionProtection: true,
 		AllowedCidrs:                   []string{"0.0.0.0/0"},

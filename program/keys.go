@@ -38,6 +38,7 @@ const (
 	KeyAdminCidrs                     = "adminCidrs"
 	KeyAllowWorldOpenClusterEndpoint  = "allowWorldOpenClusterEndpoint"
 	KeyAdminRoleArns                  = "adminRoleArns"
+	KeyViewRoleArns                   = "viewRoleArns"
 	KeyKubeconfigRoleArn              = "kubeconfigRoleArn"
 	KeyKubeconfigProfile              = "kubeconfigProfile"
 	KeyLoadBalancer                   = "loadBalancer"
@@ -112,6 +113,7 @@ var Keys = []KeySpec{
 	{Name: KeyAdminCidrs, Type: "array", Modes: onAWS, field: func(c *Config) any { return &c.AdminCidrs }},
 	{Name: KeyAllowWorldOpenClusterEndpoint, Type: "boolean", Modes: onAWS, field: func(c *Config) any { return &c.AllowWorldOpenClusterEndpoint }},
 	{Name: KeyAdminRoleArns, Type: "array", Modes: onEKS, field: func(c *Config) any { return &c.AdminRoleArns }},
+	{Name: KeyViewRoleArns, Type: "array", Modes: onEKS, field: func(c *Config) any { return &c.ViewRoleArns }},
 	{Name: KeyKubeconfigRoleArn, Type: "string", Modes: onEKS, field: func(c *Config) any { return &c.KubeconfigRoleArn }},
 	{Name: KeyKubeconfigProfile, Type: "string", Modes: onEKS, field: func(c *Config) any { return &c.KubeconfigProfile }},
 	{Name: KeyLoadBalancer, Type: "string", field: func(c *Config) any { return &c.LoadBalancer }},

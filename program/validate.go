@@ -232,6 +232,17 @@ func (c Config) validateCluster(v *validator) {
 			v.add(fmt.Sprintf("%s[%d]", KeyAdminRoleArns, i), arn, "is listed twice")
 		}
 	}
+	for i, arn := range c.ViewRoleArns {
+		key := fmt.Sprintf("%s[%d]", KeyViewRoleArns, i)
+		switch {
+		case !roleArn.MatchString(arn):
+			v.add(key, arn, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/outside-in-platform-ci-readonly")
+		case slices.Index(c.ViewRoleArns, arn) != i:
+			v.add(key, arn, "is listed twice")
+		case slices.Contains(c.AdminRoleArns, arn):
+			v.add(key, arn, "is in %s too; a role has one access entry, so list it in one of them", KeyAdminRoleArns)
+		}
+	}
 	if c.KubeconfigRoleArn != "" && !roleArn.MatchString(c.KubeconfigRoleArn) {
 		v.add(KeyKubeconfigRoleArn, c.KubeconfigRoleArn, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin")
 	}

@@ -144,38 +144,55 @@ func TestPlatformServesEnvironments(t *testing.T) {
 	assert.NotContains(t, policies, text(t, envRole.Out("arn")), "the environments role has its group's rights only")
 }
 
-// Whoever runs the platform stack — an engineer, the read-only CI role on a preview, the deploy
-// role on merge — it declares the same access entries: a CI role is not given a second entry
-// as the caller (EKS refuses two entries for one principal), and an admin role that is also
-// the caller gets one entry.
+// Whoever runs a stack — an engineer, the read-only CI role on a preview or a refresh, the
+// deploy role on merge — it declares the same access entries, each principal once (EKS refuses
+// two entries for one): the platform, whose CI roles are its own, and prod, which lists the
+// platform's deploy role in adminRoleArns and its read-only role in viewRoleArns. Whichever
+// identity runs it, a CI role's entry keeps its name and policy, so it is never replaced.
 func TestAccessEntriesDoNotDependOnTheCaller(t *testing.T) {
-	s := stack(t, "platform")
-	entries := func(caller string) map[string]string {
+	const account = "arn:aws:iam::123456789012:role/"
+	type entry struct{ name, policy string }
+	entries := func(s plan.Stack, caller string) map[string]entry {
 		t.Helper()
 		res, err := plan.Run(s, plan.Options{CallerRole: caller})
 		require.NoError(t, err)
-		byPrincipal := map[string]string{}
+		policies := map[string]string{}
+		for _, a := range res.OfType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation") {
+			policies[text(t, a.In("principalArn"))] = text(t, a.In("policyArn"))
+		}
+		byPrincipal := map[string]entry{}
 		for _, e := range res.OfType("aws:eks/accessEntry:AccessEntry") {
 			p := text(t, e.In("principalArn"))
 			assert.NotContains(t, byPrincipal, p, "two access entries for %s (caller %q)", p, caller)
-			byPrincipal[p] = e.Name
+			byPrincipal[p] = entry{e.Name, policies[p]}
 		}
 		return byPrincipal
 	}
-	engineer := entries("")
+	view := "arn:aws:eks::aws:cluster-access-policy/" + cluster.AdminViewPolicy
+	admin := "arn:aws:eks::aws:cluster-access-policy/" + cluster.ClusterAdminPolicy
+	readOnly, deploy := "outside-in-platform-ci-readonly", "outside-in-platform-ci-deploy"
+
+	platform := stack(t, "platform")
+	engineer := entries(platform, "")
 	require.Len(t, engineer, 5, "the caller, platform-admin and the three CI roles")
-	assert.Contains(t, engineer, "arn:aws:iam::123456789012:role/platform-engineer")
-	for _, role := range []string{"outside-in-platform-ci-readonly", "outside-in-platform-ci-deploy"} {
-		got := entries(role)
+	assert.Equal(t, admin, engineer[account+"platform-engineer"].policy)
+	for _, role := range []string{readOnly, deploy} {
+		got := entries(platform, role)
 		assert.Len(t, got, 4, "run as %s", role)
-		assert.NotContains(t, got, "arn:aws:iam::123456789012:role/platform-engineer")
-		assert.Contains(t, got, "arn:aws:iam::123456789012:role/"+role)
-		// The CI roles' entries keep their names, so a run by another caller neither replaces nor deletes them.
-		for p, name := range got {
+		assert.NotContains(t, got, account+"platform-engineer")
+		for p, e := range got {
 			if strings.Contains(p, "-ci-") {
-				assert.Equal(t, engineer[p], name, p)
+				assert.Equal(t, engineer[p], e, "%s, run as %s", p, role)
 			}
 		}
 	}
-	assert.Len(t, entries("platform-admin"), 4, "the caller listed in adminRoleArns has one entry")
+	assert.Len(t, entries(platform, "platform-admin"), 4, "the caller listed in adminRoleArns has one entry")
+
+	prod := stack(t, "prod")
+	asDeploy, asReadOnly := entries(prod, deploy), entries(prod, readOnly)
+	assert.Equal(t, asDeploy, asReadOnly, "a preview by the read-only role shows no change to what the deploy role deployed")
+	require.Len(t, asDeploy, 3, "platform-admin, the deploy role, the read-only role")
+	assert.Equal(t, admin, asDeploy[account+deploy].policy)
+	assert.Equal(t, view, asDeploy[account+readOnly].policy)
+	assert.Len(t, entries(prod, ""), 4, "an engineer running it by hand is admin beside them")
 }
