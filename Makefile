@@ -3,12 +3,12 @@ SHELL     := /bin/bash
 GO        ?= go
 STACK     ?= dev
 FORMAT    ?= tree
-# A hang fails fast; the whole suite takes well under a minute when warm.
+# A hang fails fast; the whole suite takes a few minutes when warm.
 TEST_TIMEOUT ?= 10m
 
 .PHONY: plan test tools fmt-check vet unit apiserver golden-update clean
 
-## plan: the offline plan of a stack (STACK=dev, FORMAT=tree|json|yaml), no AWS account needed.
+## plan: the offline plan of a stack (STACK=dev, FORMAT=tree|json|yaml|estimate|mermaid), no AWS account needed.
 plan:
 	@$(GO) build -o bin/plan ./cmd/plan
 	@./bin/plan --stack $(STACK) --format $(FORMAT)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -164,4 +165,45 @@ func asWritten(v string) any {
 		}
 	}
 	return v
+}
+
+// The README shows what the plan prints: the dev stack's mermaid picture, its cost and
+// first-deploy lines, and each shipped stack's figures in the cost table.
+func TestReadmeShowsWhatThePlanPrints(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	readme := string(raw)
+
+	code, chart, errOut := plan_(t, "--format", "mermaid")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, readme, "```mermaid\n"+chart+"```\n", "README's picture of dev is not what --format mermaid prints")
+
+	cost := regexp.MustCompile(`(?m)^cost: \$(\d+\.?\d*)/h(?: \(\$(\d+) per 30-day month\))?.*$`)
+	deploy := regexp.MustCompile(`(?m)^first deploy: ~(\d+) min.*$`)
+	stacks := map[string][]string{
+		"dev": nil, "prod": nil, "platform": nil, "seed002": nil, "k3s": nil, "baremetal": nil,
+		"pr-17": {"--config", "../../Pulumi.pr-17.yaml", "--platform", "../../Pulumi.platform.yaml"},
+	}
+	for name, args := range stacks {
+		if args == nil {
+			args = []string{"--stack", name}
+		}
+		code, out, errOut := plan_(t, args...)
+		require.Equal(t, 0, code, errOut)
+		c, d := cost.FindStringSubmatch(out), deploy.FindStringSubmatch(out)
+		require.NotNil(t, c, "%s: no cost line", name)
+		require.NotNil(t, d, "%s: no first-deploy line", name)
+		if name == "dev" {
+			assert.Contains(t, readme, "```\n"+c[0]+"\n"+d[0]+"\n```", "README's dev summary lines")
+		}
+		month := c[2]
+		if month == "" {
+			month = "0"
+		}
+		row := regexp.MustCompile("(?m)^\\| `" + regexp.QuoteMeta(name) + "` \\| [^|]+ \\| \\$([0-9.]+) \\| \\$([0-9]+) \\| ~([0-9]+) min \\|")
+		m := row.FindStringSubmatch(readme)
+		if assert.NotNil(t, m, "README's cost table has no row for %s", name) {
+			assert.Equal(t, []string{c[1], month, d[1]}, m[1:], "%s: README's per hour, per month, first deploy", name)
+		}
+	}
 }
