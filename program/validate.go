@@ -156,7 +156,7 @@ func (c Config) validateNetwork(v *validator) {
 	}
 
 	if !c.NatStrategy.Valid() {
-		v.add(KeyNatStrategy, c.NatStrategy, "must be one of None, Single, OnePerAz, Instance")
+		v.add(KeyNatStrategy, c.NatStrategy, "must be one of Instance, Single, OnePerAz")
 	} else if c.NatStrategy == network.NatNone {
 		v.add(KeyNatStrategy, c.NatStrategy, "leaves the private nodes without egress to pull images and join the cluster; use Instance (cheapest), Single or OnePerAz (zone-redundant)")
 	}
