@@ -8,27 +8,25 @@
 # Nothing secret is in the user data: tokens and keys exist only in Parameter Store and on disk.
 set -euo pipefail
 
-# shellcheck source=/dev/null
-. /etc/outside-in/k3s.env
-
-: "${ROLE:?}" "${K3S_BINARY_URL:?}" "${K3S_SHA256:?}" "${PARAMETER_PREFIX:?}" "${AWS_REGION:?}"
-
-K3S_DIR=/var/lib/rancher/k3s
-CONFIG_DIR=/etc/rancher/k3s
+ENV_FILE=${ENV_FILE:-/etc/outside-in/k3s.env}
+K3S_DIR=${K3S_DIR:-/var/lib/rancher/k3s}
+CONFIG_DIR=${CONFIG_DIR:-/etc/rancher/k3s}
 
 log() { echo "outside-in-k3s: $*" >&2; }
 
-# retry runs a command until it succeeds, at most 30 times 10 s apart: the NAT route, the
-# instance role and the first server may each come up a little after this node.
+# retry runs a command until it succeeds, at most RETRY_ATTEMPTS times (30) RETRY_DELAY (10 s)
+# apart: the NAT route, the instance role and the servers may each come up after this node.
+# The command runs as an `until` condition, where bash ignores set -e: a function given to it
+# must return its own failures.
 retry() {
   local n=0
   until "$@"; do
     n=$((n + 1))
-    if [ "$n" -ge 30 ]; then
+    if [ "$n" -ge "${RETRY_ATTEMPTS:-30}" ]; then
       log "giving up after $n attempts: $*"
       return 1
     fi
-    sleep 10
+    sleep "${RETRY_DELAY:-10}"
   done
 }
 
@@ -39,12 +37,29 @@ imds() {
   curl -fsS -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"
 }
 
-# parameter prints a SecureString parameter under PARAMETER_PREFIX, ending in one newline.
+# parameter prints a SecureString parameter under PARAMETER_PREFIX, ending in one newline; it
+# fails when Parameter Store does not answer or the value is empty.
 parameter() {
   local value
   value=$(aws ssm get-parameter --region "$AWS_REGION" --with-decryption \
-    --name "${PARAMETER_PREFIX}/$1" --query Parameter.Value --output text)
+    --name "${PARAMETER_PREFIX}/$1" --query Parameter.Value --output text) || return 1
+  [ -n "$value" ] || return 1
   printf '%s\n' "$value"
+}
+
+# choose_server writes the join address: the first of JOIN_SERVERS whose supervisor answers
+# (its /cacerts needs no credentials), so a node joins while any server is up.
+choose_server() {
+  local ip
+  for ip in $JOIN_SERVERS; do
+    if curl -fsk --connect-timeout 5 --max-time 10 -o /dev/null "https://${ip}:6443/cacerts"; then
+      mkdir -p "$CONFIG_DIR/config.yaml.d"
+      printf 'server: "https://%s:6443"\n' "$ip" >"$CONFIG_DIR/config.yaml.d/20-join.yaml"
+      log "joining the cluster through $ip"
+      return 0
+    fi
+  done
+  return 1
 }
 
 # write_parameter stores a parameter in a file readable by root only.
@@ -94,6 +109,10 @@ install_k3s() {
 }
 
 main() {
+  # shellcheck source=/dev/null
+  . "$ENV_FILE"
+  : "${ROLE:?}" "${K3S_BINARY_URL:?}" "${K3S_SHA256:?}" "${PARAMETER_PREFIX:?}" "${AWS_REGION:?}"
+
   local zone
   zone=$(retry imds placement/availability-zone)
   mkdir -p "$CONFIG_DIR/config.yaml.d"
@@ -122,10 +141,18 @@ main() {
     write_parameter agent/token "$CONFIG_DIR/token"
   fi
 
+  if [ -n "${JOIN_SERVERS:-}" ]; then
+    # A new cluster's first server takes a few minutes to boot: wait up to 15 minutes.
+    RETRY_ATTEMPTS=90 retry choose_server
+  fi
+
   install_k3s
   systemctl daemon-reload
   systemctl enable --now k3s
   log "k3s $ROLE started in $zone"
 }
 
-main "$@"
+# Run when executed; sourcing the file (as its tests do) only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main "$@"
+fi

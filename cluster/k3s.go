@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -98,7 +99,12 @@ func NewK3s(ctx *pulumi.Context, name string, args K3sArgs, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
-	api, tg, apiReady, err := k.apiLoadBalancer(groups[GroupAPILB])
+	// Reserved before anything else takes an address in the private subnets.
+	reserved, err := k.reserveServerAddresses()
+	if err != nil {
+		return nil, err
+	}
+	api, tg, apiReady, err := k.apiLoadBalancer(groups[GroupAPILB], reserved)
 	if err != nil {
 		return nil, err
 	}
@@ -110,12 +116,12 @@ func NewK3s(ctx *pulumi.Context, name string, args K3sArgs, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
-	servers, err := k.servers(groups[GroupServers], serverProfile, tg, append(params, serverPolicies...),
+	servers, err := k.servers(groups[GroupServers], serverProfile, tg, slices.Concat(params, serverPolicies, reserved),
 		pulumi.StringArray{api.DnsName}.ToStringArrayOutput())
 	if err != nil {
 		return nil, err
 	}
-	agents, err := k.agents(groups[GroupAgents], agentProfile, append(append(params, agentPolicies...), servers...))
+	agents, err := k.agents(groups[GroupAgents], agentProfile, slices.Concat(params, agentPolicies, servers, reserved))
 	if err != nil {
 		return nil, err
 	}

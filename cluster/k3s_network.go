@@ -128,7 +128,7 @@ func (k *k3sBuilder) apiClients() []string {
 // in the public subnets with a public endpoint, internal in the private subnets otherwise. The
 // servers keep private addresses either way. It returns the API URL and what must exist before
 // the API can answer through it.
-func (k *k3sBuilder) apiLoadBalancer(sg *ec2.SecurityGroup) (*lb.LoadBalancer, *lb.TargetGroup, []pulumi.Resource, error) {
+func (k *k3sBuilder) apiLoadBalancer(sg *ec2.SecurityGroup, after []pulumi.Resource) (*lb.LoadBalancer, *lb.TargetGroup, []pulumi.Resource, error) {
 	public := len(k.args.PublicAccessCidrs) > 0
 	subnets := k.args.PrivateSubnetIDs
 	if public {
@@ -141,7 +141,7 @@ func (k *k3sBuilder) apiLoadBalancer(sg *ec2.SecurityGroup) (*lb.LoadBalancer, *
 		SecurityGroups:               pulumi.StringArray{sg.ID()},
 		EnableCrossZoneLoadBalancing: pulumi.Bool(true),
 		Tags:                         k.tags("api"),
-	}, k.parent)
+	}, k.parent, pulumi.DependsOn(after))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("cluster: API load balancer: %w", err)
 	}

@@ -123,7 +123,7 @@ func (k *k3sBuilder) servers(sg *ec2.SecurityGroup, profile *iam.InstanceProfile
 	addresses := k.serverAddresses()
 	for i := 0; i < k.args.Servers; i++ {
 		subnet := k.args.Subnets[i%len(k.args.Subnets)]
-		node := K3sNode{Role: "server", ServerIndex: i, Servers: k.args.Servers, FirstServer: addresses[0],
+		node := K3sNode{Role: "server", ServerIndex: i, Servers: k.args.Servers, ServerAddresses: addresses,
 			Release: k.args.Release, Arch: arch, ParameterPrefix: k.args.ParameterPathPrefix, Region: k.args.Region}
 		userData := sans.ApplyT(func(names []string) (string, error) {
 			n := node
@@ -173,6 +173,9 @@ func (k *k3sBuilder) servers(sg *ec2.SecurityGroup, profile *iam.InstanceProfile
 			DeviceName: pulumi.String(DataDevice),
 			InstanceId: instance.ID(),
 			VolumeId:   volume.ID(),
+			// When the server is replaced its datastore is still mounted: stop the instance
+			// first, so the volume is detached clean and not forced off a running server.
+			StopInstanceBeforeDetaching: pulumi.Bool(true),
 		}, k.parent)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: server %d data attachment: %w", i, err)
@@ -186,6 +189,36 @@ func (k *k3sBuilder) servers(sg *ec2.SecurityGroup, profile *iam.InstanceProfile
 			return nil, fmt.Errorf("cluster: server %d API target: %w", i, err)
 		}
 		out = append(out, instance, attachment, target)
+	}
+	return out, nil
+}
+
+// ServerReservation is the block of each server subnet kept for the servers' fixed addresses
+// (the .8/29 holding .10 and the slots after it): AWS assigns no address from an explicit
+// reservation on its own, so no agent, load balancer interface or other instance can take a
+// server's address while the server is being replaced.
+func ServerReservation(subnet netip.Prefix) netip.Prefix {
+	a := subnet.Masked().Addr()
+	for range 8 {
+		a = a.Next()
+	}
+	return netip.PrefixFrom(a, 29)
+}
+
+// reserveServerAddresses reserves ServerReservation in every private subnet that holds a server.
+func (k *k3sBuilder) reserveServerAddresses() ([]pulumi.Resource, error) {
+	var out []pulumi.Resource
+	for i := 0; i < k.args.Servers && i < len(k.args.Subnets); i++ {
+		r, err := ec2.NewSubnetCidrReservation(k.ctx, naming.Child(k.name, "server-addresses", i), &ec2.SubnetCidrReservationArgs{
+			SubnetId:        k.args.PrivateSubnetIDs.ToStringArrayOutput().Index(pulumi.Int(i)),
+			CidrBlock:       pulumi.String(ServerReservation(k.args.Subnets[i].Private).String()),
+			ReservationType: pulumi.String("explicit"),
+			Description:     pulumi.Sprintf("outside-in k3s servers of %s", k.args.Name),
+		}, k.parent)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: server address reservation %d: %w", i, err)
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -205,7 +238,7 @@ func (k *k3sBuilder) serverAddresses() []string {
 // starts new agents before it stops old ones, so the load balancer keeps healthy targets.
 func (k *k3sBuilder) agents(sg *ec2.SecurityGroup, profile *iam.InstanceProfile, after []pulumi.Resource) (*autoscaling.Group, error) {
 	n := k.args.Nodes
-	node := K3sNode{Role: "agent", FirstServer: k.serverAddresses()[0], Release: k.args.Release, Arch: n.Arch,
+	node := K3sNode{Role: "agent", ServerAddresses: k.serverAddresses(), Release: k.args.Release, Arch: n.Arch,
 		ParameterPrefix: k.args.ParameterPathPrefix, Region: k.args.Region}
 	userData, err := node.UserData()
 	if err != nil {

@@ -34,8 +34,10 @@ type K3sNode struct {
 	ServerIndex int
 	// Servers is the number of servers; with 3, the first starts embedded etcd.
 	Servers int
-	// FirstServer is the address the others join ("" on the first server).
-	FirstServer string
+	// Servers are every server's address, in order. A joining node (an agent, or a server
+	// other than the first) joins the first of the others whose supervisor answers, so that it
+	// can join while any server is up; the first server starts the cluster and joins none.
+	ServerAddresses []string
 	// TLSSANs are the extra names of the API's serving certificate.
 	TLSSANs []string
 	Release K3sRelease
@@ -53,7 +55,11 @@ func (n K3sNode) K3sConfig() map[string]any {
 		"protect-kernel-defaults": true,
 	}
 	if n.Role == "agent" {
-		cfg["server"] = "https://" + n.FirstServer + ":6443"
+		kubelet := []any{}
+		for _, a := range agentKubeletArgs {
+			kubelet = append(kubelet, a)
+		}
+		cfg["kubelet-arg"] = kubelet
 		return cfg
 	}
 	for k, v := range map[string]any{
@@ -71,13 +77,31 @@ func (n K3sNode) K3sConfig() map[string]any {
 	} {
 		cfg[k] = v
 	}
-	switch {
-	case n.Servers > 1 && n.ServerIndex == 0:
+	if n.Servers > 1 && n.ServerIndex == 0 {
 		cfg["cluster-init"] = true
-	case n.ServerIndex > 0:
-		cfg["server"] = "https://" + n.FirstServer + ":6443"
 	}
 	return cfg
+}
+
+// agentKubeletArgs make an agent's kubelet shut down gracefully when EC2 stops or terminates the
+// instance (an instance refresh, a spot interruption, a scale-in): its pods are stopped, so
+// their Deployments start them on other agents at once, instead of minutes later when the
+// node is found NotReady.
+var agentKubeletArgs = []string{"shutdown-grace-period=60s", "shutdown-grace-period-critical-pods=20s"}
+
+// JoinServers are the servers a node may join, the first server first ("" for the first
+// server, which starts the cluster).
+func (n K3sNode) JoinServers() []string {
+	if n.Role == "server" && n.ServerIndex == 0 {
+		return nil
+	}
+	var out []string
+	for i, a := range n.ServerAddresses {
+		if n.Role == "agent" || i != n.ServerIndex {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Env is the bootstrap's settings file.
@@ -88,6 +112,9 @@ func (n K3sNode) Env() string {
 		"K3S_SHA256":       n.Release.SHA256[n.Arch],
 		"PARAMETER_PREFIX": n.ParameterPrefix,
 		"AWS_REGION":       n.Region,
+	}
+	if join := n.JoinServers(); len(join) > 0 {
+		vars["JOIN_SERVERS"] = strings.Join(join, " ")
 	}
 	if n.Role == "server" {
 		vars["SERVER_INDEX"] = fmt.Sprint(n.ServerIndex)

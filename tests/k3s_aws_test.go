@@ -95,7 +95,30 @@ func TestK3sNodesArePrivateAndHardened(t *testing.T) {
 		require.NotNil(t, volume)
 		assert.Equal(t, subnets[text(t, server.In("subnetId"))].az, volume.In("availabilityZone"), "a volume attaches only in its AZ")
 		assert.Equal(t, true, volume.In("encrypted"))
+		assert.Equal(t, true, a.In("stopInstanceBeforeDetaching"), "a replaced server's datastore is not forced off a running instance")
 	}
+
+	// Each server's fixed address lies in an explicit reservation of its subnet, which exists
+	// before anything else can take an address there.
+	reservations := res.OfType("aws:ec2/subnetCidrReservation:SubnetCidrReservation")
+	require.Len(t, reservations, 3, "one per subnet holding a server")
+	var reservationURNs []string
+	for _, r := range reservations {
+		assert.Equal(t, "explicit", r.In("reservationType"))
+		reservationURNs = append(reservationURNs, r.URN)
+	}
+	for _, s := range servers {
+		ip := netip.MustParseAddr(text(t, s.In("privateIp")))
+		held := false
+		for _, r := range reservations {
+			held = held || (r.In("subnetId") == s.In("subnetId") && netip.MustParsePrefix(text(t, r.In("cidrBlock"))).Contains(ip))
+		}
+		assert.True(t, held, "%s's address %s is reserved in its subnet", s.Name, ip)
+		assert.Subset(t, s.Dependencies, reservationURNs, s.Name)
+	}
+	apiLB := res.Named("aws:lb/loadBalancer:LoadBalancer", "cluster-api")
+	require.NotNil(t, apiLB)
+	assert.Subset(t, apiLB.Dependencies, reservationURNs, "the API load balancer's interfaces come after the reservations")
 
 	lt := res.Named("aws:ec2/launchTemplate:LaunchTemplate", "cluster-agent-lt")
 	require.NotNil(t, lt)
@@ -104,6 +127,7 @@ func TestK3sNodesArePrivateAndHardened(t *testing.T) {
 	assert.Equal(t, "true", lt.In("blockDeviceMappings", 0, "ebs", "encrypted"))
 	group := res.OfType("aws:autoscaling/group:Group")
 	require.Len(t, group, 1)
+	assert.Subset(t, group[0].Dependencies, reservationURNs, "agents launch after the reservations")
 	g := group[0]
 	var zones []string
 	for _, id := range list(t, g.In("vpcZoneIdentifiers")) {

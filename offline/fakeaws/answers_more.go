@@ -54,6 +54,11 @@ func init() {
 			r.set("arn", r.arn("ec2", "volume/"+r.id))
 			return nil
 		},
+		"aws:ec2/subnetCidrReservation:SubnetCidrReservation": func(r *request) error {
+			r.id = "scr-" + r.hex(17, "id")
+			r.set("ownerId", r.fake.opts.AccountID)
+			return nil
+		},
 		"aws:ec2/volumeAttachment:VolumeAttachment": func(r *request) error {
 			r.id = "vai-" + r.digits(10, "id")
 			return nil
