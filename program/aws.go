@@ -23,6 +23,10 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 		return err
 	}
 	tags := cfg.SharedTags()
+	nat, err := natArch()
+	if err != nil {
+		return err
+	}
 	vpc, err := network.NewVpc(ctx, "network", network.VpcArgs{
 		CidrBlock:         netip.MustParsePrefix(cfg.VpcCidr),
 		AvailabilityZones: facts.AZs,
@@ -39,7 +43,7 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 		Partition:             facts.Partition,
 		Region:                facts.Region,
 		AccountID:             facts.AccountID,
-		NatInstance:           network.NatInstanceArgs{AMI: facts.AMIs[cluster.ArchArm64], InstanceType: NatInstanceType},
+		NatInstance:           network.NatInstanceArgs{AMI: facts.AMIs[nat], InstanceType: NatInstanceType},
 	})
 	if err != nil {
 		return err
@@ -258,6 +262,15 @@ func k3sServerType(cfg Config, arch cluster.Arch) string {
 		return "t4g.small"
 	}
 	return "t3.small"
+}
+
+// natArch is the architecture of NatInstanceType, whose Amazon Linux image the NAT instance runs.
+func natArch() (cluster.Arch, error) {
+	arch, err := cluster.InstanceArch(NatInstanceType)
+	if err != nil {
+		return "", fmt.Errorf("the NAT instance type %s %v", NatInstanceType, err)
+	}
+	return arch, nil
 }
 
 // admins are the principals given cluster-admin: the identity running Pulumi, then the

@@ -103,7 +103,10 @@ func lookUpAMIs(ctx *pulumi.Context, cfg Config) (map[cluster.Arch]string, error
 		arches = append(arches, agents, servers)
 	}
 	if cfg.NatStrategy == network.NatInstance {
-		nat, _ := cluster.InstanceArch(NatInstanceType)
+		nat, err := natArch()
+		if err != nil {
+			return nil, err
+		}
 		arches = append(arches, nat)
 	}
 	for _, arch := range arches {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -170,6 +171,10 @@ func asWritten(v string) any {
 // The README shows what the plan prints: the dev stack's mermaid picture, its cost and
 // first-deploy lines, and each shipped stack's figures in the cost table.
 func TestReadmeShowsWhatThePlanPrints(t *testing.T) {
+	// The figures are of the day they were taken; a later day may add a warning (an EKS version
+	// nearing the end of standard support) or the extended-support price.
+	defer func(n func() time.Time) { now = n }(now)
+	now = func() time.Time { return time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC) }
 	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	require.NoError(t, err)
 	readme := string(raw)

@@ -246,3 +246,34 @@ func TestLCUAssumptionPricesCapacityUnits(t *testing.T) {
 		assert.Zero(t, rep.HourlyUSD)
 	}
 }
+
+// natStrategy Instance is the cheap egress it is for: the dev stack with one NAT gateway costs
+// more by the gateway and its address, less the instance, its address and its 8 GiB disk.
+func TestNatInstanceIsCheaperThanAGateway(t *testing.T) {
+	p := DefaultPrices()
+	dev := loadDev(t)
+	require.Equal(t, "Instance", dev.Config[program.Namespace+":"+program.KeyNatStrategy])
+	gateway := plan.Stack{Name: dev.Name, Config: map[string]string{}}
+	for k, v := range dev.Config {
+		gateway.Config[k] = v
+	}
+	gateway.Config[program.Namespace+":"+program.KeyNatStrategy] = "Single"
+	withInstance, err := Estimate(runConfig(t, dev), Options{})
+	require.NoError(t, err)
+	withGateway, err := Estimate(runConfig(t, gateway), Options{})
+	require.NoError(t, err)
+	require.Empty(t, withGateway.Unpriced)
+
+	region := dev.Config["aws:region"]
+	rate := func(k string) float64 {
+		v, _, ok := p.Rate(region, k)
+		require.True(t, ok, k)
+		return v
+	}
+	instance, ok := p.OnDemand(region, program.NatInstanceType)
+	require.True(t, ok)
+	want := rate(RateNATGatewayHour) + rate(RatePublicIPv4Hour) -
+		(instance + rate(RatePublicIPv4Hour) + 8*rate(RateEBSGp3GBMonth)/p.HoursPerMonth)
+	assert.InDelta(t, want, withGateway.HourlyUSD-withInstance.HourlyUSD, 1e-3)
+	assert.Greater(t, want, 0.03, "a NAT instance saves at least $0.03 an hour")
+}

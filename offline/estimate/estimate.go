@@ -43,6 +43,9 @@ type Report struct {
 	// Assumptions are the stated quantities behind traffic-dependent charges.
 	Assumptions []string `json:"assumptions"`
 	Warnings    []string `json:"warnings"`
+
+	// hourly and monthly are the totals before rounding, which the summary rounds once.
+	hourly, monthly float64
 }
 
 // Estimate prices the plan's resources and finds its first-deploy critical path.
@@ -81,6 +84,7 @@ func Estimate(res *plan.Result, opts Options) (*Report, error) {
 		rep.HourlyUSD += it.HourlyUSD
 	}
 	rep.MonthlyUSD = rep.HourlyUSD * prices.HoursPerMonth
+	rep.hourly, rep.monthly = rep.HourlyUSD, rep.MonthlyUSD
 	rep.HourlyUSD, rep.MonthlyUSD = round(rep.HourlyUSD, 4), round(rep.MonthlyUSD, 2)
 	t := prices.Traffic
 	rep.Assumptions = []string{
@@ -112,7 +116,7 @@ func Estimate(res *plan.Result, opts Options) (*Report, error) {
 // Summary is the two lines the default plan view ends with: the cost and the first deploy.
 func (r *Report) Summary() []string {
 	cost := fmt.Sprintf("cost: $%.2f/h ($%.0f per 30-day month) in %s at list prices (EC2 of %s), idle, before traffic",
-		r.HourlyUSD, r.MonthlyUSD, r.Region, r.PriceDate)
+		r.hourly, r.monthly, r.Region, r.PriceDate)
 	if len(r.Items) == 0 && len(r.Unpriced) == 0 {
 		// A stack on a cluster it is given (an environment, bare metal) has no region to price.
 		cost = "cost: $0/h: the stack creates nothing AWS charges for"
