@@ -188,6 +188,9 @@ func NewEKS(ctx *pulumi.Context, name string, args EKSArgs, opts ...pulumi.Resou
 	}
 
 	kubeconfig := pulumi.ToSecret(Kubeconfig(cp, args.Region, args.Kubeconfig)).(pulumi.StringOutput)
+	// Environment stacks authenticate as whoever runs them (the CI environments role, a
+	// developer), never through the admin's kubeconfigRoleArn or profile, which they may not use.
+	environmentKubeconfig := pulumi.ToSecret(Kubeconfig(cp, args.Region, KubeconfigArgs{})).(pulumi.StringOutput)
 	// A new access entry is refused for a short while after EKS reports it created: the
 	// provider is given the kubeconfig only once the API accepts it.
 	ready := gateOnAPI(ctx, kubeconfig, admins, args.WaitForAPI, kubewait.DefaultOptions)
@@ -213,7 +216,7 @@ func NewEKS(ctx *pulumi.Context, name string, args EKSArgs, opts ...pulumi.Resou
 	return &Result{
 		Name:                      cp.Name,
 		Kubeconfig:                kubeconfig,
-		EnvironmentKubeconfig:     kubeconfig,
+		EnvironmentKubeconfig:     environmentKubeconfig,
 		Provider:                  provider,
 		NodeSecurityGroupID:       nodes.securityGroupID,
 		NodeAutoscalingGroupNames: nodes.autoscalingGroupNames,

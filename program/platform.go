@@ -12,6 +12,7 @@ import (
 
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/ingress"
+	"github.com/outside-in/outside-in/internal/envname"
 	"github.com/outside-in/outside-in/internal/iampolicy"
 	"github.com/outside-in/outside-in/internal/kubemeta"
 	"github.com/outside-in/outside-in/internal/naming"
@@ -65,15 +66,28 @@ func exportPlatform(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) error 
 // delete namespaces (it makes one of its own) and manage, inside namespaces, the kinds of
 // object an environment declares. No cluster-wide object besides namespaces, no RBAC, no
 // secrets of other kinds of workload.
+//
+// Reading what those objects make is part of deploying them: pulumi-kubernetes waits for a
+// Deployment by watching its ReplicaSets and Pods, and for a Service by its endpoints, and
+// reports their events; without read access its watches fail and `env up` times out.
 var EnvironmentsRules = []struct {
-	Groups, Resources []string
+	Groups, Resources, Verbs []string
 }{
-	{[]string{""}, []string{"namespaces"}},
-	{[]string{""}, []string{"configmaps", "services", "resourcequotas", "limitranges"}},
-	{[]string{"apps"}, []string{"deployments"}},
-	{[]string{"policy"}, []string{"poddisruptionbudgets"}},
-	{[]string{"networking.k8s.io"}, []string{"ingresses", "networkpolicies"}},
+	{[]string{""}, []string{"namespaces"}, manageVerbs},
+	{[]string{""}, []string{"configmaps", "services", "resourcequotas", "limitranges"}, manageVerbs},
+	{[]string{"apps"}, []string{"deployments"}, manageVerbs},
+	{[]string{"policy"}, []string{"poddisruptionbudgets"}, manageVerbs},
+	{[]string{"networking.k8s.io"}, []string{"ingresses", "networkpolicies"}, manageVerbs},
+	{[]string{""}, []string{"pods", "pods/log", "endpoints", "events"}, readVerbs},
+	{[]string{"apps"}, []string{"replicasets"}, readVerbs},
+	{[]string{"discovery.k8s.io"}, []string{"endpointslices"}, readVerbs},
+	{[]string{"events.k8s.io"}, []string{"events"}, readVerbs},
 }
+
+var (
+	manageVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	readVerbs   = []string{"get", "list", "watch"}
+)
 
 // environmentsRBAC binds EnvironmentsGroup to a ClusterRole with EnvironmentsRules.
 func environmentsRBAC(ctx *pulumi.Context, parent pulumi.Resource, k8s *cluster.Result) error {
@@ -82,7 +96,7 @@ func environmentsRBAC(ctx *pulumi.Context, parent pulumi.Resource, k8s *cluster.
 		rules = append(rules, &rbacv1.PolicyRuleArgs{
 			ApiGroups: pulumi.ToStringArray(r.Groups),
 			Resources: pulumi.ToStringArray(r.Resources),
-			Verbs:     pulumi.ToStringArray([]string{"get", "list", "watch", "create", "update", "patch", "delete"}),
+			Verbs:     pulumi.ToStringArray(r.Verbs),
 		})
 	}
 	name := "outside-in-environments"
@@ -184,7 +198,12 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 	ctx.Export("ciReadOnlyRoleArn", readRole.Arn)
 	roles.readOnly = readRole.Arn
 	outputs := pulumi.Map{"environmentsRoleArn": envRole.Arn, "readOnlyRoleArn": readRole.Arn}
-	withState := []*iam.Role{envRole, readRole}
+	withState := []stateGrant{
+		{envRole, func(partition, bucket string) iampolicy.Document {
+			return EnvironmentStatePolicy(partition, bucket, cfg.Project)
+		}},
+		{readRole, StateReadPolicy},
+	}
 	if len(cfg.GithubOidc.Environments) == 0 {
 		if err := stateAccess(ctx, cfg, facts.Partition, parent, withState); err != nil {
 			return roles, err
@@ -214,7 +233,7 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 		return roles, fmt.Errorf("platform: CI deploy role inline policy: %w", err)
 	}
 	outputs["deployRoleArn"] = deployRole.Arn
-	withState = append(withState, deployRole)
+	withState = append(withState, stateGrant{deployRole, StateBucketPolicy})
 	if err := stateAccess(ctx, cfg, facts.Partition, parent, withState); err != nil {
 		return roles, err
 	}
@@ -258,25 +277,60 @@ func CIRoleArns(cfg Config, partition, accountID string) []string {
 	return arns
 }
 
-// StateBucketPolicy lets a CI role read and write the stacks' state in the backend's bucket,
-// and nothing else of S3.
+// StateBucketPolicy lets the deploy role read and write every stack's state in the backend's
+// bucket, and nothing else of S3.
 func StateBucketPolicy(partition, bucket string) iampolicy.Document {
 	arn := fmt.Sprintf("arn:%s:s3:::%s", partition, bucket)
 	return iampolicy.New(
-		iampolicy.Statement{Sid: "ListState", Effect: "Allow", Action: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resource: []string{arn}},
+		listState(arn),
 		iampolicy.Statement{Sid: "ReadWriteState", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{arn + "/*"}},
 	)
 }
 
+// StateReadPolicy lets the read-only role read the stacks' state: a preview, even with
+// --refresh, takes no lock and writes nothing.
+func StateReadPolicy(partition, bucket string) iampolicy.Document {
+	arn := fmt.Sprintf("arn:%s:s3:::%s", partition, bucket)
+	return iampolicy.New(listState(arn), readState(arn))
+}
+
+// EnvironmentStatePolicy lets the environments role read every stack's state (an environment
+// reads its platform's outputs) and write only the pull requests' environment stacks
+// (pr-<number>), so a pull request's job cannot rewrite the state of the platform or of any
+// other long-lived stack.
+func EnvironmentStatePolicy(partition, bucket, project string) iampolicy.Document {
+	arn := fmt.Sprintf("arn:%s:s3:::%s", partition, bucket)
+	var keys []string
+	for _, k := range envname.StateKeys(project, envname.PullRequestPrefix) {
+		keys = append(keys, arn+"/"+k)
+	}
+	return iampolicy.New(listState(arn), readState(arn),
+		iampolicy.Statement{Sid: "WritePullRequestStacks", Effect: "Allow", Action: []string{"s3:PutObject", "s3:DeleteObject"}, Resource: keys})
+}
+
+func listState(bucketArn string) iampolicy.Statement {
+	return iampolicy.Statement{Sid: "ListState", Effect: "Allow", Action: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resource: []string{bucketArn}}
+}
+
+func readState(bucketArn string) iampolicy.Statement {
+	return iampolicy.Statement{Sid: "ReadState", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{bucketArn + "/*"}}
+}
+
+// stateGrant is a CI role and its access to the backend's bucket.
+type stateGrant struct {
+	role   *iam.Role
+	policy func(partition, bucket string) iampolicy.Document
+}
+
 // stateAccess gives the CI roles the backend's bucket, when it is one.
-func stateAccess(ctx *pulumi.Context, cfg Config, partition string, parent pulumi.ResourceOption, roles []*iam.Role) error {
+func stateAccess(ctx *pulumi.Context, cfg Config, partition string, parent pulumi.ResourceOption, grants []stateGrant) error {
 	if cfg.GithubOidc.StateBucket == "" {
 		return nil
 	}
-	for i, r := range roles {
+	for i, g := range grants {
 		if _, err := iam.NewRolePolicy(ctx, naming.Child("github", "state", i), &iam.RolePolicyArgs{
-			Role:   r.ID(),
-			Policy: pulumi.String(StateBucketPolicy(partition, cfg.GithubOidc.StateBucket).JSON()),
+			Role:   g.role.ID(),
+			Policy: pulumi.String(g.policy(partition, cfg.GithubOidc.StateBucket).JSON()),
 		}, parent); err != nil {
 			return fmt.Errorf("platform: state bucket access: %w", err)
 		}

@@ -466,6 +466,11 @@ func (c Config) validateApps(v *validator) {
 		case c.Environment():
 			if a.Host != "" {
 				v.add(key("host"), a.Host, "is derived in an environment (<app>-<env> under the platform's envDomain); remove host")
+			} else if strings.Contains(a.Name, "-") {
+				// Environment names have hyphens (pr-17): with one in the app's name too, app
+				// web-pr of environment 17 and app web of environment pr-17 would share a host.
+				v.add(key("name"), a.Name, "has a '-', which an app of an environment may not: its host is <app>-<env>, so the "+
+					"app's name must end where the environment's begins (e.g. %s)", strings.ReplaceAll(a.Name, "-", ""))
 			} else if _, err := EnvHostLabel(a.Name, c.Stack); err != nil {
 				v.add(key("name"), a.Name, "%v", err)
 			}

@@ -2,6 +2,8 @@ package tests
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,19 +111,45 @@ func TestPlatformServesEnvironments(t *testing.T) {
 	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:environment:platform",
 		"repo:example/outside-in:environment:production", "repo:example/outside-in:environment:reaper"}},
 		deploy.Statement[0].Condition["StringLike"], "the GitHub environments of Pulumi.platform.yaml, where approvals gate")
-	// Every CI role may use the backend's bucket, and only it.
-	state := 0
+	// Every CI role may use the backend's bucket, and only it: each reads every stack's state;
+	// the read-only role writes nothing, the environments role only pull requests' stacks
+	// (so a pull request's job cannot rewrite the platform's state), the deploy role anything.
+	bucket := "arn:aws:s3:::example-outside-in-state"
+	writes := map[string][]string{}
 	for _, p := range res.OfType("aws:iam/rolePolicy:RolePolicy") {
 		if !strings.HasPrefix(p.Name, "github-state-") {
 			continue
 		}
-		state++
 		doc := policyDoc(t, text(t, p.In("policy")))
-		require.Len(t, doc.Statement, 2)
-		assert.Equal(t, []string{"arn:aws:s3:::example-outside-in-state"}, doc.Statement[0].Resource)
-		assert.Equal(t, []string{"arn:aws:s3:::example-outside-in-state/*"}, doc.Statement[1].Resource)
+		var reads, written []string
+		for _, st := range doc.Statement {
+			for _, r := range st.Resource {
+				require.True(t, r == bucket || strings.HasPrefix(r, bucket+"/"), "%s reaches only the state bucket, not %s", p.Name, r)
+			}
+			if slices.Contains(st.Action, "s3:GetObject") {
+				reads = append(reads, st.Resource...)
+			}
+			if slices.Contains(st.Action, "s3:PutObject") {
+				written = append(written, st.Resource...)
+			}
+		}
+		assert.Contains(t, reads, bucket+"/*", "%s reads every stack's state", p.Name)
+		writes[text(t, p.In("role"))] = written
 	}
-	assert.Equal(t, 3, state, "environments, read-only and deploy roles")
+	require.Len(t, writes, 3, "environments, read-only and deploy roles")
+	roleID := func(name string) string { return res.Named("aws:iam/role:Role", name).ID }
+	assert.Empty(t, writes[roleID("github-ci-readonly")], "the read-only role writes no state")
+	assert.Equal(t, []string{bucket + "/*"}, writes[roleID("github-ci-deploy")])
+	envWrites := writes[roleID("github-ci-environments")]
+	require.NotEmpty(t, envWrites)
+	for _, key := range []string{".pulumi/stacks/outside-in/pr-17.json", ".pulumi/stacks/outside-in/pr-17.pulumi-tags",
+		".pulumi/locks/organization/outside-in/pr-17/0b5f.json", ".pulumi/history/outside-in/pr-17/pr-17-1.history.json"} {
+		assert.True(t, s3Matches(envWrites, bucket+"/"+key), "the environments role writes %s", key)
+	}
+	for _, key := range []string{".pulumi/stacks/outside-in/platform.json", ".pulumi/stacks/outside-in/prod.json",
+		".pulumi/locks/organization/outside-in/platform/0b5f.json", ".pulumi/meta.yaml"} {
+		assert.False(t, s3Matches(envWrites, bucket+"/"+key), "the environments role may not write %s", key)
+	}
 	entries := map[string][]any{}
 	for _, e := range res.OfType("aws:eks/accessEntry:AccessEntry") {
 		groups, _ := e.In("kubernetesGroups").([]any)
@@ -195,4 +223,29 @@ func TestAccessEntriesDoNotDependOnTheCaller(t *testing.T) {
 	assert.Equal(t, admin, asDeploy[account+deploy].policy)
 	assert.Equal(t, view, asDeploy[account+readOnly].policy)
 	assert.Len(t, entries(prod, ""), 4, "an engineer running it by hand is admin beside them")
+}
+
+// s3Matches says whether an S3 object ARN matches one of the patterns, where * matches any run
+// of characters, slashes included, as in IAM resource ARNs.
+func s3Matches(patterns []string, arn string) bool {
+	for _, p := range patterns {
+		re := "^" + strings.ReplaceAll(regexp.QuoteMeta(p), `\*`, ".*") + "$"
+		if regexp.MustCompile(re).MatchString(arn) {
+			return true
+		}
+	}
+	return false
+}
+
+// A platform whose kubeconfig assumes an admin role (kubeconfigRoleArn) hands environment
+// stacks a kubeconfig without it: they authenticate as whoever runs them, which may not assume
+// the admin's role.
+func TestEnvironmentKubeconfigIsNotTheAdmins(t *testing.T) {
+	admin := "arn:aws:iam::123456789012:role/platform-admin"
+	res := run(t, with(stack(t, "platform"), map[string]string{"kubeconfigRoleArn": admin}))
+	assert.Contains(t, text(t, exported(t, res, "kubeconfig")), admin, "the admin's kubeconfig assumes the role")
+	env := text(t, exported(t, res, program.OutputEnvironmentKubeconfig))
+	assert.Contains(t, env, "eks")
+	assert.NotContains(t, env, admin)
+	assert.NotContains(t, env, "--role-arn")
 }

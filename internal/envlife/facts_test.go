@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outside-in/outside-in/internal/envlife/clitest"
+	"github.com/outside-in/outside-in/internal/envname"
 )
 
 // TestFileBackendFacts pins down what this package relies on in the CLI (v3.274.1) with a
@@ -38,6 +41,19 @@ func TestFileBackendFacts(t *testing.T) {
 	assert.Equal(t, "alice", tags[TagOwner])
 	_, err = os.Stat(filepath.Join(w.backendDir, ".pulumi", "stacks", "envlife-test", "pr-1.pulumi-tags"))
 	assert.NoError(t, err, "the file backend keeps tags in a file beside the state")
+	// Every file the backend keeps for the stack is where envname.StateKeys says, which the
+	// environments role's state policy grants.
+	files := 0
+	require.NoError(t, filepath.WalkDir(filepath.Join(w.backendDir, ".pulumi"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, ".attrs") || !strings.Contains(p, "pr-1") {
+			return err
+		}
+		rel, _ := filepath.Rel(w.backendDir, p)
+		files++
+		assert.True(t, keyMatches(envname.StateKeys("envlife-test", "pr-1"), filepath.ToSlash(rel)), "%s is outside envname.StateKeys", rel)
+		return nil
+	}))
+	assert.Positive(t, files)
 
 	list, err := w.workspace().ListStacks(ctx)
 	require.NoError(t, err)
@@ -65,4 +81,15 @@ func TestFileBackendFacts(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out, &all), "%s", out)
 	require.Len(t, all, 1)
 	assert.Equal(t, "organization/envlife-test/pr-1", all[0].Name, "outside the project: fully qualified")
+}
+
+// keyMatches says whether an object key matches one of the S3 wildcards, where * matches any
+// run of characters, slashes included.
+func keyMatches(patterns []string, key string) bool {
+	for _, p := range patterns {
+		if regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(p), `\*`, ".*") + "$").MatchString(key) {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package envlife
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/outside-in/outside-in/internal/envname"
 )
 
 // verdicts maps verdicts by the last segment of their stack name, which is how the tests name
@@ -132,6 +135,8 @@ func TestReapSkipsALockedStackAndGoesOn(t *testing.T) {
 	locks := w.lockFiles()
 	require.Len(t, locks, 1, "a running update holds one lock file")
 	assert.Contains(t, locks[0], "lock-me")
+	assert.True(t, keyMatches(envname.StateKeys("envlife-test", "lock-me"), ".pulumi/locks/"+filepath.ToSlash(locks[0])),
+		"the lock %s is where envname.StateKeys (the environments role's state policy) says", locks[0])
 	list, err := w.workspace().ListStacks(context.Background())
 	require.NoError(t, err)
 	for _, s := range list {

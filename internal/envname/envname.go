@@ -74,10 +74,25 @@ func HostLabel(app, env string) (string, error) {
 	return strings.TrimRight(full[:63-len(suffix)], "-") + suffix, nil
 }
 
+// PullRequestPrefix begins the stack name of every pull request's environment.
+const PullRequestPrefix = "pr-"
+
 // PullRequestStack is the stack name of a pull request's environment.
-func PullRequestStack(number int) string { return fmt.Sprintf("pr-%d", number) }
+func PullRequestStack(number int) string { return fmt.Sprintf("%s%d", PullRequestPrefix, number) }
 
 func shortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])[:8]
+}
+
+// StateKeys are the object keys, as S3 wildcards, where Pulumi's file and S3 backends keep the
+// stacks whose names begin with stackPrefix: their state, its backup and tags (.pulumi/stacks),
+// their update history and backups, and their locks, whose path carries the organization.
+func StateKeys(project, stackPrefix string) []string {
+	return []string{
+		".pulumi/stacks/" + project + "/" + stackPrefix + "*",
+		".pulumi/history/" + project + "/" + stackPrefix + "*",
+		".pulumi/backups/" + project + "/" + stackPrefix + "*",
+		".pulumi/locks/organization/" + project + "/" + stackPrefix + "*",
+	}
 }

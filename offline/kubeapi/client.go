@@ -184,3 +184,23 @@ func (s *Server) waitCRDEstablished(ctx context.Context, name string) error {
 	s.mapper.Reset()
 	return nil
 }
+
+// As returns a client of the same server that acts as user in groups (the administrator
+// impersonates them), to check what an identity the program's RBAC names may do. It shares the
+// server: stopping it is the original's business.
+func (s *Server) As(user string, groups ...string) (*Server, error) {
+	cfg := rest.CopyConfig(s.cfg)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
+	own := rest.CopyConfig(cfg)
+	own.WarningHandlerWithContext = collectWarnings{}
+	own.Timeout = 30 * time.Second
+	client, err := kubernetes.NewForConfig(own)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(own)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{dir: s.dir, cfg: cfg, client: client, dynamic: dyn, mapper: s.mapper}, nil
+}
