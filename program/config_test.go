@@ -3,6 +3,12 @@ package program
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -123,4 +129,21 @@ func TestEngineConfigSeesUnknownKeys(t *testing.T) {
 func TestSanitizeName(t *testing.T) {
 	assert.Equal(t, "outside-in-dev-alice", sanitizeName("outside-in-dev.alice"))
 	assert.Equal(t, "a-b-c", sanitizeName("a-b_c"))
+}
+
+// AWSProviderKeys is the aws provider's own list: every key its Go SDK's config package reads
+// (go/aws/config/config.go of the pulumi-aws module this project builds with), and no other.
+func TestAWSProviderKeysAreTheProvidersKeys(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/pulumi/pulumi-aws/sdk/v6").Output()
+	require.NoError(t, err, "go list -m github.com/pulumi/pulumi-aws/sdk/v6")
+	src, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "go", "aws", "config", "config.go"))
+	require.NoError(t, err)
+	var keys []string
+	for _, m := range regexp.MustCompile(`"aws:(\w+)"`).FindAllStringSubmatch(string(src), -1) {
+		if !slices.Contains(keys, m[1]) {
+			keys = append(keys, m[1])
+		}
+	}
+	require.Greater(t, len(keys), 20, "the SDK's config.go reads the provider's keys")
+	assert.ElementsMatch(t, keys, AWSProviderKeys)
 }

@@ -3,6 +3,7 @@ package program
 import (
 	"fmt"
 	"net/url"
+	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -26,7 +27,12 @@ func EnvHostLabel(app, stack string) (string, error) {
 func checkKubeconfig(kubeconfig string) error {
 	cfg, err := clientcmd.Load([]byte(kubeconfig))
 	if err != nil {
-		return fmt.Errorf("is not a kubeconfig Kubernetes clients can read (%v)", firstLineOf(err.Error()))
+		why := firstLineOf(err.Error())
+		if strings.Contains(why, "Go value") || strings.Contains(why, "json:") {
+			// client-go's decoder speaks of Go types; say what a kubeconfig is instead.
+			why = "want a YAML document of apiVersion v1, kind Config, with clusters, users and contexts"
+		}
+		return fmt.Errorf("is not a kubeconfig Kubernetes clients can read (%s)", why)
 	}
 	ctx, ok := cfg.Contexts[cfg.CurrentContext]
 	if !ok {

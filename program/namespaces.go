@@ -11,7 +11,8 @@ import (
 
 // AWSProviderKeys are the configuration keys of the aws provider (namespace aws), as the
 // provider's SDK reads them: github.com/pulumi/pulumi-aws/sdk/v6 go/aws/config/config.go, one
-// getter each (v6.83.2). A test reads that file and keeps this list equal to it.
+// getter each (v6.83.2). TestAWSProviderKeysAreTheProvidersKeys reads that file and keeps this
+// list equal to it.
 var AWSProviderKeys = []string{
 	"accessKey", "allowedAccountIds", "assumeRole", "assumeRoleWithWebIdentity", "customCaBundle",
 	"defaultTags", "ec2MetadataServiceEndpoint", "ec2MetadataServiceEndpointMode", "endpoints",

@@ -206,12 +206,37 @@ func strictJSON(raw string, dst any) error {
 	return nil
 }
 
+// jsonReason says what was wrong with a decoded object in the words of the configuration, not
+// of Go: "field replicas must be a whole number", "unknown field nmae".
 func jsonReason(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Sprintf("field %s must be a %s", te.Field, te.Type.Kind())
+		return fmt.Sprintf("field %s must be %s", te.Field, kindWords(te.Type.Kind()))
 	}
-	return err.Error()
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		return "unknown field " + strings.Trim(f, `"`)
+	}
+	return msg
+}
+
+func kindWords(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "of another type"
 }
 
 func unknownKeyHint(name string) string {

@@ -34,6 +34,7 @@ func TestBadConfigRegistersNothing(t *testing.T) {
 			assert.Contains(t, msg, c.Message())
 			assert.Contains(t, msg, c.Want)
 			assert.Contains(t, msg, "nothing was created")
+			assert.NotRegexp(t, `interface \{\}|\ba int\b|\bslice\b|\bfloat64\b|json: `, msg, "the message speaks of the configuration, not of Go")
 			require.NotNil(t, res.Fake)
 			assert.Empty(t, res.Resources, "a bad configuration must register nothing")
 		})

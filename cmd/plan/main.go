@@ -98,6 +98,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	// What the program warned about (keys of other namespaces, an opt-in region), as
+	// `pulumi preview` shows it.
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "plan: warning: %s\n", w)
+	}
 
 	switch *format {
 	case "json":

@@ -212,3 +212,26 @@ func TestReadmeShowsWhatThePlanPrints(t *testing.T) {
 		}
 	}
 }
+
+// What the program warns about reaches the user, as `pulumi preview` shows it: a key in a
+// namespace nothing reads, with the key it was probably meant to be; and a YAML syntax error
+// exits 2, naming the file and line.
+func TestWarningsAndSyntaxErrors(t *testing.T) {
+	raw, err := os.ReadFile("../../Pulumi.dev.yaml")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "Pulumi.dev.yaml")
+	require.NoError(t, os.WriteFile(file, append(raw, []byte("  outsidein:tls: \"false\"\n")...), 0o644))
+	code, out, errOut := plan_(t, "--config", file)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "Request paths")
+	assert.Contains(t, errOut, "plan: warning: outsidein:tls")
+	assert.Contains(t, errOut, "did you mean outside-in:tls?")
+
+	require.NoError(t, os.WriteFile(file, []byte("config:\n  aws:region: eu-central-1\n  outside-in:apps: [\n"), 0o644))
+	code, out, errOut = plan_(t, "--config", file)
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, file)
+	assert.Regexp(t, `line \d`, errOut)
+}

@@ -62,7 +62,10 @@ func Wait(ctx context.Context, kubeconfig string, opts Options) error {
 		if ready {
 			return nil
 		}
-		last = why
+		// An attempt the deadline cut short says nothing new: keep the last real answer.
+		if ctx.Err() == nil || last == "no answer yet" {
+			last = why
+		}
 		select {
 		case <-ctx.Done():
 			what := "answer GET /readyz with 200"

@@ -125,7 +125,7 @@ func TestWaitGivesUpWithTheLastAnswer(t *testing.T) {
 
 func TestWaitGivesUpOnWorkersThatNeverBecomeReady(t *testing.T) {
 	s := newServer(t, 0, func(int32) int { return 1 })
-	opts := Options{Timeout: 200 * time.Millisecond, Interval: 20 * time.Millisecond, MinReadyNodes: 2}
+	opts := Options{Timeout: time.Second, Interval: 20 * time.Millisecond, MinReadyNodes: 2}
 	err := Wait(context.Background(), s.kubeconfig(), opts)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "report 2 Ready worker nodes")
