@@ -107,7 +107,7 @@ func TestPlatformServesEnvironments(t *testing.T) {
 	trust := policyDoc(t, text(t, envRole.In("assumeRolePolicy")))
 	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:pull_request", "repo:example/outside-in:ref:refs/heads/main"}},
 		trust.Statement[0].Condition["StringLike"])
-	deploy := policyDoc(t, text(t, res.Named("aws:iam/role:Role", "github-ci-deploy").In("assumeRolePolicy")))
+	deploy := policyDoc(t, text(t, named(t, res, "aws:iam/role:Role", "github-ci-deploy").In("assumeRolePolicy")))
 	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:environment:platform",
 		"repo:example/outside-in:environment:production", "repo:example/outside-in:environment:reaper"}},
 		deploy.Statement[0].Condition["StringLike"], "the GitHub environments of Pulumi.platform.yaml, where approvals gate")
@@ -137,7 +137,7 @@ func TestPlatformServesEnvironments(t *testing.T) {
 		writes[text(t, p.In("role"))] = written
 	}
 	require.Len(t, writes, 3, "environments, read-only and deploy roles")
-	roleID := func(name string) string { return res.Named("aws:iam/role:Role", name).ID }
+	roleID := func(name string) string { return named(t, res, "aws:iam/role:Role", name).ID }
 	assert.Empty(t, writes[roleID("github-ci-readonly")], "the read-only role writes no state")
 	assert.Equal(t, []string{bucket + "/*"}, writes[roleID("github-ci-deploy")])
 	envWrites := writes[roleID("github-ci-environments")]
@@ -168,7 +168,7 @@ func TestPlatformServesEnvironments(t *testing.T) {
 	require.NotNil(t, readOnly)
 	assert.Equal(t, "arn:aws:eks::aws:cluster-access-policy/"+cluster.AdminViewPolicy, policies[text(t, readOnly.Out("arn"))])
 	assert.Equal(t, "arn:aws:eks::aws:cluster-access-policy/"+cluster.ClusterAdminPolicy,
-		policies[text(t, res.Named("aws:iam/role:Role", "github-ci-deploy").Out("arn"))])
+		policies[text(t, named(t, res, "aws:iam/role:Role", "github-ci-deploy").Out("arn"))])
 	assert.NotContains(t, policies, text(t, envRole.Out("arn")), "the environments role has its group's rights only")
 }
 

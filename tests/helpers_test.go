@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/offline/kubeapi"
 	"github.com/outside-in/outside-in/offline/plan"
 	"github.com/outside-in/outside-in/program"
@@ -91,4 +92,21 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(kubeapi.Run(m))
+}
+
+// one is the plan's only resource of a type, failing the test (not panicking) otherwise.
+func one(t tb, res *plan.Result, typ string) *fakeaws.Resource {
+	t.Helper()
+	all := res.OfType(typ)
+	require.Len(t, all, 1, "resources of type %s", typ)
+	return all[0]
+}
+
+// named is the plan's resource of a type and name, failing the test (not panicking) when there
+// is none.
+func named(t tb, res *plan.Result, typ, name string) *fakeaws.Resource {
+	t.Helper()
+	r := res.Named(typ, name)
+	require.NotNil(t, r, "no %s named %s in the plan", typ, name)
+	return r
 }

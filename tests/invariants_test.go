@@ -212,7 +212,7 @@ func checkSecurityGroups(t tb, res *plan.Result, cfg program.Config, p plan.Path
 	}
 	var nodePorts []int
 	cidrRules := 0
-	ingressLayer := res.Named("outside-in:ingress:Ingress", "ingress").URN
+	ingressLayer := named(t, res, "outside-in:ingress:Ingress", "ingress").URN
 	for _, rule := range res.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
 		if rule.Parent != ingressLayer {
 			continue // the cluster's own rules: checkClusterRules

@@ -234,7 +234,7 @@ func TestK3sAPIEndpoint(t *testing.T) {
 			assert.Equal(t, !private, subnets[text(t, id)].public, "private=%v", private)
 		}
 		var sources []string
-		sg := res.Named("aws:ec2/securityGroup:SecurityGroup", "cluster-api-lb-sg")
+		sg := named(t, res, "aws:ec2/securityGroup:SecurityGroup", "cluster-api-lb-sg")
 		for _, r := range res.OfType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
 			if r.In("securityGroupId") == sg.ID {
 				sources = append(sources, text(t, r.In("cidrIpv4")))

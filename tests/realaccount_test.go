@@ -152,13 +152,13 @@ func TestClusterRoleMayUseTheSecretsKey(t *testing.T) {
 	require.Len(t, key, 1)
 	policy := res.Named("aws:iam/rolePolicy:RolePolicy", "cluster-cluster-role-kms")
 	require.NotNil(t, policy)
-	role := res.Named("aws:iam/role:Role", "cluster-cluster-role")
+	role := named(t, res, "aws:iam/role:Role", "cluster-cluster-role")
 	assert.Equal(t, role.ID, policy.In("role"))
 	doc := policyDoc(t, text(t, policy.In("policy")))
 	require.Len(t, doc.Statement, 1)
 	assert.Equal(t, []string{"kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:ListGrants"}, doc.Statement[0].Action)
 	assert.Equal(t, []string{text(t, key[0].Out("arn"))}, doc.Statement[0].Resource)
-	eks := res.OfType("aws:eks/cluster:Cluster")[0]
+	eks := one(t, res, "aws:eks/cluster:Cluster")
 	assert.Contains(t, eks.Dependencies, policy.URN, "the cluster is created once the role can use the key")
 }
 
@@ -186,14 +186,14 @@ func TestFlowLogRolePermissions(t *testing.T) {
 	group := res.Named("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
 	require.NotNil(t, group)
 	arn := text(t, group.Out("arn"))
-	doc := policyDoc(t, text(t, res.Named("aws:iam/rolePolicy:RolePolicy", "network-flow-logs").In("policy")))
+	doc := policyDoc(t, text(t, named(t, res, "aws:iam/rolePolicy:RolePolicy", "network-flow-logs").In("policy")))
 	require.Len(t, doc.Statement, 2)
 	assert.ElementsMatch(t, []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, doc.Statement[0].Action)
 	assert.Equal(t, []string{arn, arn + ":*"}, doc.Statement[0].Resource)
 	assert.Equal(t, []string{"logs:DescribeLogGroups"}, doc.Statement[1].Action)
 	assert.Equal(t, []string{"arn:aws:logs:eu-central-1:123456789012:log-group:*"}, doc.Statement[1].Resource)
 
-	trust := policyDoc(t, text(t, res.Named("aws:iam/role:Role", "network-flow-logs").In("assumeRolePolicy")))
+	trust := policyDoc(t, text(t, named(t, res, "aws:iam/role:Role", "network-flow-logs").In("assumeRolePolicy")))
 	require.Len(t, trust.Statement, 1)
 	assert.Equal(t, map[string]any{"aws:SourceAccount": "123456789012"}, trust.Statement[0].Condition["StringEquals"])
 }
@@ -211,6 +211,9 @@ func TestClusterAutoscaler(t *testing.T) {
 	assert.Equal(t, true, release.In("values", "securityContext", "runAsNonRoot"))
 	assert.Equal(t, true, release.In("values", "containerSecurityContext", "readOnlyRootFilesystem"))
 
+	// After creation the autoscaler owns the node count: `pulumi up` leaves desiredSize alone.
+	assert.Contains(t, one(t, res, "aws:eks/nodeGroup:NodeGroup").IgnoreChanges, "scalingConfig.desiredSize")
+
 	assoc := res.OfType("aws:eks/podIdentityAssociation:PodIdentityAssociation")
 	require.Len(t, assoc, 1)
 	assert.Equal(t, "kube-system", assoc[0].In("namespace"))
@@ -219,13 +222,13 @@ func TestClusterAutoscaler(t *testing.T) {
 	require.NotNil(t, role)
 	assert.Equal(t, text(t, role.Out("arn")), assoc[0].In("roleArn"))
 	assert.Contains(t, text(t, role.In("assumeRolePolicy")), "pods.eks.amazonaws.com")
-	doc := policyDoc(t, text(t, res.Named("aws:iam/rolePolicy:RolePolicy", "cluster-autoscaler-role").In("policy")))
+	doc := policyDoc(t, text(t, named(t, res, "aws:iam/rolePolicy:RolePolicy", "cluster-autoscaler-role").In("policy")))
 	require.Len(t, doc.Statement, 2)
 	assert.Equal(t, []string{"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}, doc.Statement[1].Action)
 	assert.Equal(t, map[string]any{"aws:ResourceTag/k8s.io/cluster-autoscaler/outside-in-prod": "owned"}, doc.Statement[1].Condition["StringEquals"],
 		"it scales this cluster's groups only")
 
-	ng := res.OfType("aws:eks/nodeGroup:NodeGroup")[0]
+	ng := one(t, res, "aws:eks/nodeGroup:NodeGroup")
 	agent := res.Named("aws:eks/addon:Addon", "cluster-addon-eks-pod-identity-agent")
 	require.NotNil(t, agent)
 	assert.Contains(t, release.Dependencies, ng.URN)
@@ -238,12 +241,13 @@ func TestClusterAutoscaler(t *testing.T) {
 // access entry (a bounded wait, not on preview).
 func TestFirstDeployOrder(t *testing.T) {
 	res := run(t, stack(t, "dev"))
-	ng := res.OfType("aws:eks/nodeGroup:NodeGroup")[0]
+	ng := one(t, res, "aws:eks/nodeGroup:NodeGroup")
 	coredns := res.Named("aws:eks/addon:Addon", "cluster-addon-coredns")
 	require.NotNil(t, coredns)
 	assert.Contains(t, coredns.Dependencies, ng.URN, "CoreDNS goes on once there are nodes")
 	for _, r := range append(res.OfType("kubernetes:helm.sh/v3:Release"), res.OfType("kubernetes:apps/v1:Deployment")...) {
 		assert.Contains(t, r.Dependencies, ng.URN, "%s waits for the nodes", r.Name)
+		assert.Contains(t, r.Dependencies, coredns.URN, "%s waits for cluster DNS", r.Name)
 	}
 	traefik := controllerRelease(t, res)
 	assert.Contains(t, traefik.Dependencies, coredns.URN, "the controller waits for cluster DNS")
@@ -251,8 +255,8 @@ func TestFirstDeployOrder(t *testing.T) {
 	require.Len(t, res.APIWaits, 1)
 	assert.Equal(t, text(t, res.Exports["kubeconfig"].Value), res.APIWaits[0].Kubeconfig)
 	assert.Zero(t, res.APIWaits[0].Options.MinReadyNodes, "the node group is ready when EKS says so")
-	provider := res.OfType("pulumi:providers:kubernetes")[0]
-	assoc := res.OfType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")[0]
+	provider := one(t, res, "pulumi:providers:kubernetes")
+	assoc := one(t, res, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
 	assert.Contains(t, provider.PropertyDependencies["kubeconfig"], assoc.URN, "the provider's kubeconfig comes after the access entry answers")
 
 	preview, err := plan.Run(stack(t, "dev"), plan.Options{Preview: true})

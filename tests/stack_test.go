@@ -155,7 +155,7 @@ func TestDevPlanCluster(t *testing.T) {
 	assert.Equal(t, 1.0, fakeaws.Get(lt, "inputs", "metadataOptions", "httpPutResponseHopLimit"))
 	assert.Equal(t, "true", fakeaws.Get(lt, "inputs", "blockDeviceMappings", 0, "ebs", "encrypted"))
 	assert.Equal(t, "gp3", fakeaws.Get(lt, "inputs", "blockDeviceMappings", 0, "ebs", "volumeType"))
-	nodeSG := res.Named("aws:ec2/securityGroup:SecurityGroup", "cluster-node-sg")
+	nodeSG := named(t, res, "aws:ec2/securityGroup:SecurityGroup", "cluster-node-sg")
 	assert.ElementsMatch(t, []string{text(t, fakeaws.Get(eks, "outputs", "vpcConfig", "clusterSecurityGroupId")), nodeSG.ID},
 		strs(t, fakeaws.Get(lt, "inputs", "vpcSecurityGroupIds")))
 
@@ -197,7 +197,7 @@ func TestRolePolicies(t *testing.T) {
 // coredns and the Pod Identity agent, which need nodes to run on, after it.
 func TestAddons(t *testing.T) {
 	res := run(t, stack(t, "prod"))
-	ng := res.OfType("aws:eks/nodeGroup:NodeGroup")[0]
+	ng := one(t, res, "aws:eks/nodeGroup:NodeGroup")
 	versions := map[string]string{}
 	for _, a := range res.OfType("aws:eks/addon:Addon") {
 		name := text(t, a.In("addonName"))

@@ -149,7 +149,7 @@ func TestUserDataSaysWhatTheClusterNeeds(t *testing.T) {
 	res := run(t, with(stack(t, "k3s"), map[string]string{"k3sServers": "3", "azCount": "3"}))
 	servers, agents := userData(t, res)
 	require.Len(t, servers, 3)
-	api := text(t, res.Named("aws:lb/loadBalancer:LoadBalancer", "cluster-api").Out("dnsName"))
+	api := text(t, named(t, res, "aws:lb/loadBalancer:LoadBalancer", "cluster-api").Out("dnsName"))
 	release, ok := cluster.K3sReleaseOf(cluster.DefaultK3sVersion)
 	require.True(t, ok)
 

@@ -29,9 +29,10 @@ type Resource struct {
 	Outputs              resource.PropertyMap
 	Dependencies         []string
 	PropertyDependencies map[string][]string
-	// Protect and RetainOnDelete are the resource options of those names.
+	// Protect, RetainOnDelete and IgnoreChanges are the resource options of those names.
 	Protect        bool
 	RetainOnDelete bool
+	IgnoreChanges  []string
 	// Read marks a resource the program read (a StackReference) rather than registered.
 	Read bool
 
@@ -119,6 +120,7 @@ func (f *Fake) NewResource(args pulumi.MockResourceArgs) (string, resource.Prope
 		}
 		rec.Protect = rpc.GetProtect()
 		rec.RetainOnDelete = rpc.GetRetainOnDelete()
+		rec.IgnoreChanges = rpc.GetIgnoreChanges()
 	}
 	if rpc := args.ReadRPC; rpc != nil {
 		rec.Parent, rec.Read, rec.Custom = rpc.GetParent(), true, true
