@@ -419,7 +419,15 @@ func TestRequestPathOfGeneratedStacks(t *testing.T) {
 		// The node ports the generator chose are the ones the load balancer uses.
 		paths, err := res.Trace()
 		require.NoError(rt, err)
+		require.Len(rt, paths, len(drawn.apps))
 		for _, p := range paths {
+			// Each app's Deployment is what the generator chose for it.
+			app, ok := drawn.apps[p.Workload.Name]
+			require.True(rt, ok, "%s reaches Deployment %s, not an app the generator drew", p.Host, p.Workload.Name)
+			assert.Equal(rt, app.replicas, p.Workload.Replicas)
+			assert.Equal(rt, app.port, p.Workload.ContainerPort)
+			assert.Equal(rt, app.healthPath, p.Workload.ReadinessPath)
+			assert.Equal(rt, drawn.lb, p.LB.Kind)
 			assert.Equal(rt, drawn.healthCheck, p.Health.Port)
 			assert.Equal(rt, drawn.healthCheck, p.Entry.HealthCheckNodePort)
 			for _, l := range p.Listeners {
@@ -431,11 +439,21 @@ func TestRequestPathOfGeneratedStacks(t *testing.T) {
 	})
 }
 
-// drawnPorts are the node ports a generated stack chose.
-type drawnPorts struct{ http, https, healthCheck int }
+// drawnStack is what the generator chose, to compare the plan with (not the configuration the
+// program parsed from it): node ports, load balancer kind and each app.
+type drawnStack struct {
+	http, https, healthCheck int
+	lb                       string
+	apps                     map[string]drawnApp
+}
+
+type drawnApp struct {
+	replicas, port int
+	healthPath     string
+}
 
 // generateStack draws a valid stack from the dimensions that shape the request path.
-func generateStack(rt *rapid.T, base plan.Stack) (plan.Stack, drawnPorts) {
+func generateStack(rt *rapid.T, base plan.Stack) (plan.Stack, drawnStack) {
 	label := rapid.StringMatching(`[a-z][a-z0-9]{0,8}`)
 	domain := label.Draw(rt, "sub") + "." + label.Draw(rt, "zone") + ".example.com"
 	lb := rapid.SampledFrom([]string{"alb", "nlb", "classic"}).Draw(rt, "lb")
@@ -445,12 +463,16 @@ func generateStack(rt *rapid.T, base plan.Stack) (plan.Stack, drawnPorts) {
 	}
 	n := rapid.IntRange(1, maxApps).Draw(rt, "apps")
 	var apps []string
+	drawn := drawnStack{lb: lb, apps: map[string]drawnApp{}}
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("a%d%s", i, rapid.StringMatching(`[a-z0-9]{0,6}`).Draw(rt, "name"))
-		app := fmt.Sprintf(`{"name":%q,"replicas":%d,"port":%d,"healthPath":%q,"image":%q`, name,
-			rapid.IntRange(2, 6).Draw(rt, "replicas"),
-			rapid.IntRange(1024, 65535).Draw(rt, "port"),
-			"/"+rapid.StringMatching(`[a-z]{1,8}(\.html)?`).Draw(rt, "health"),
+		a := drawnApp{
+			replicas:   rapid.IntRange(2, 6).Draw(rt, "replicas"),
+			port:       rapid.IntRange(1024, 65535).Draw(rt, "port"),
+			healthPath: "/" + rapid.StringMatching(`[a-z]{1,8}(\.html)?`).Draw(rt, "health"),
+		}
+		drawn.apps[name] = a
+		app := fmt.Sprintf(`{"name":%q,"replicas":%d,"port":%d,"healthPath":%q,"image":%q`, name, a.replicas, a.port, a.healthPath,
 			rapid.SampledFrom([]string{program.DefaultAppImage, "httpd:2.4.68", "registry.example.com/web/httpd:2.4.68-r1"}).Draw(rt, "image"))
 		if rapid.Bool().Draw(rt, "explicit host") {
 			app += fmt.Sprintf(`,"host":%q`, name+"-"+label.Draw(rt, "host")+"."+domain)
@@ -488,5 +510,6 @@ func generateStack(rt *rapid.T, base plan.Stack) (plan.Stack, drawnPorts) {
 	}
 	s := with(base, set)
 	s.Config["aws:region"] = region
-	return s, drawnPorts{http: ports[0], https: ports[1], healthCheck: ports[2]}
+	drawn.http, drawn.https, drawn.healthCheck = ports[0], ports[1], ports[2]
+	return s, drawn
 }
