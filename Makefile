@@ -3,7 +3,7 @@ SHELL     := /bin/bash
 GO        ?= go
 STACK     ?= dev
 FORMAT    ?= tree
-# A hang fails fast; the whole suite takes a few minutes when warm.
+# A hang fails fast; the whole suite takes 5-10 minutes when warm.
 TEST_TIMEOUT ?= 10m
 
 .PHONY: plan test tools fmt-check vet unit apiserver golden-update clean
