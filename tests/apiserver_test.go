@@ -2,6 +2,8 @@ package tests
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,7 +204,7 @@ func TestEnvironmentsGroupDeploysAnEnvironmentOnAPIServer(t *testing.T) {
 		kinds[fmt.Sprint(o["kind"])] = true
 		assert.NoError(t, member.DryRunApply(ctx, &unstructured.Unstructured{Object: o}), "%s %s", o["kind"], nameOf(o))
 	}
-	assert.Subset(t, mapKeys(kinds), []string{"Deployment", "Service", "Ingress", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodDisruptionBudget"})
+	assert.Subset(t, slices.Collect(maps.Keys(kinds)), []string{"Deployment", "Service", "Ingress", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodDisruptionBudget"})
 
 	c := member.Clientset()
 	list := metav1.ListOptions{}
@@ -228,12 +230,4 @@ func TestEnvironmentsGroupDeploysAnEnvironmentOnAPIServer(t *testing.T) {
 	_, err = c.RbacV1().ClusterRoles().List(ctx, list)
 	assert.True(t, errors.IsForbidden(err), "RBAC: want 403, got %v", err)
 	assert.NoError(t, c.CoreV1().Namespaces().Delete(ctx, namespace, metav1.DeleteOptions{}), "env down deletes the namespace")
-}
-
-func mapKeys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

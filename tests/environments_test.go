@@ -2,7 +2,6 @@ package tests
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outside-in/outside-in/cluster"
+	"github.com/outside-in/outside-in/internal/envname"
 	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/offline/plan"
 	"github.com/outside-in/outside-in/program"
@@ -144,11 +144,11 @@ func TestPlatformServesEnvironments(t *testing.T) {
 	require.NotEmpty(t, envWrites)
 	for _, key := range []string{".pulumi/stacks/outside-in/pr-17.json", ".pulumi/stacks/outside-in/pr-17.pulumi-tags",
 		".pulumi/locks/organization/outside-in/pr-17/0b5f.json", ".pulumi/history/outside-in/pr-17/pr-17-1.history.json"} {
-		assert.True(t, s3Matches(envWrites, bucket+"/"+key), "the environments role writes %s", key)
+		assert.True(t, envname.KeyMatches(envWrites, bucket+"/"+key), "the environments role writes %s", key)
 	}
 	for _, key := range []string{".pulumi/stacks/outside-in/platform.json", ".pulumi/stacks/outside-in/prod.json",
 		".pulumi/locks/organization/outside-in/platform/0b5f.json", ".pulumi/meta.yaml"} {
-		assert.False(t, s3Matches(envWrites, bucket+"/"+key), "the environments role may not write %s", key)
+		assert.False(t, envname.KeyMatches(envWrites, bucket+"/"+key), "the environments role may not write %s", key)
 	}
 	entries := map[string][]any{}
 	for _, e := range res.OfType("aws:eks/accessEntry:AccessEntry") {
@@ -223,18 +223,6 @@ func TestAccessEntriesDoNotDependOnTheCaller(t *testing.T) {
 	assert.Equal(t, admin, asDeploy[account+deploy].policy)
 	assert.Equal(t, view, asDeploy[account+readOnly].policy)
 	assert.Len(t, entries(prod, ""), 4, "an engineer running it by hand is admin beside them")
-}
-
-// s3Matches says whether an S3 object ARN matches one of the patterns, where * matches any run
-// of characters, slashes included, as in IAM resource ARNs.
-func s3Matches(patterns []string, arn string) bool {
-	for _, p := range patterns {
-		re := "^" + strings.ReplaceAll(regexp.QuoteMeta(p), `\*`, ".*") + "$"
-		if regexp.MustCompile(re).MatchString(arn) {
-			return true
-		}
-	}
-	return false
 }
 
 // A platform whose kubeconfig assumes an admin role (kubeconfigRoleArn) hands environment

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -50,7 +49,7 @@ func TestFileBackendFacts(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(w.backendDir, p)
 		files++
-		assert.True(t, keyMatches(envname.StateKeys("envlife-test", "pr-1"), filepath.ToSlash(rel)), "%s is outside envname.StateKeys", rel)
+		assert.True(t, envname.KeyMatches(envname.StateKeys("envlife-test", "pr-1"), filepath.ToSlash(rel)), "%s is outside envname.StateKeys", rel)
 		return nil
 	}))
 	assert.Positive(t, files)
@@ -81,15 +80,4 @@ func TestFileBackendFacts(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out, &all), "%s", out)
 	require.Len(t, all, 1)
 	assert.Equal(t, "organization/envlife-test/pr-1", all[0].Name, "outside the project: fully qualified")
-}
-
-// keyMatches says whether an object key matches one of the S3 wildcards, where * matches any
-// run of characters, slashes included.
-func keyMatches(patterns []string, key string) bool {
-	for _, p := range patterns {
-		if regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(p), `\*`, ".*") + "$").MatchString(key) {
-			return true
-		}
-	}
-	return false
 }

@@ -135,7 +135,7 @@ func TestReapSkipsALockedStackAndGoesOn(t *testing.T) {
 	locks := w.lockFiles()
 	require.Len(t, locks, 1, "a running update holds one lock file")
 	assert.Contains(t, locks[0], "lock-me")
-	assert.True(t, keyMatches(envname.StateKeys("envlife-test", "lock-me"), ".pulumi/locks/"+filepath.ToSlash(locks[0])),
+	assert.True(t, envname.KeyMatches(envname.StateKeys("envlife-test", "lock-me"), ".pulumi/locks/"+filepath.ToSlash(locks[0])),
 		"the lock %s is where envname.StateKeys (the environments role's state policy) says", locks[0])
 	list, err := w.workspace().ListStacks(context.Background())
 	require.NoError(t, err)

@@ -96,3 +96,14 @@ func StateKeys(project, stackPrefix string) []string {
 		".pulumi/locks/organization/" + project + "/" + stackPrefix + "*",
 	}
 }
+
+// KeyMatches says whether an object key (or ARN) matches one of the S3 wildcards, where *
+// matches any run of characters, slashes included, as IAM matches resource ARNs.
+func KeyMatches(patterns []string, key string) bool {
+	for _, p := range patterns {
+		if regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(p), `\*`, ".*") + "$").MatchString(key) {
+			return true
+		}
+	}
+	return false
+}

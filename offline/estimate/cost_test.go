@@ -253,11 +253,7 @@ func TestNatInstanceIsCheaperThanAGateway(t *testing.T) {
 	p := DefaultPrices()
 	dev := loadDev(t)
 	require.Equal(t, "Instance", dev.Config[program.Namespace+":"+program.KeyNatStrategy])
-	gateway := plan.Stack{Name: dev.Name, Config: map[string]string{}}
-	for k, v := range dev.Config {
-		gateway.Config[k] = v
-	}
-	gateway.Config[program.Namespace+":"+program.KeyNatStrategy] = "Single"
+	gateway := withSetting(dev, program.KeyNatStrategy, "Single")
 	withInstance, err := Estimate(runConfig(t, dev), Options{})
 	require.NoError(t, err)
 	withGateway, err := Estimate(runConfig(t, gateway), Options{})

@@ -104,11 +104,7 @@ func TestDevCriticalPathRunsClusterNodesController(t *testing.T) {
 func TestAddingAppsDoesNotLengthenFirstDeploy(t *testing.T) {
 	stack := loadDev(t)
 	one := runConfig(t, stack)
-	more := plan.Stack{Name: stack.Name, Config: map[string]string{}}
-	for k, v := range stack.Config {
-		more.Config[k] = v
-	}
-	more.Config[program.Namespace+":"+program.KeyApps] = `[{"name":"web"},{"name":"api"},{"name":"docs","replicas":3}]`
+	more := withSetting(stack, program.KeyApps, `[{"name":"web"},{"name":"api"},{"name":"docs","replicas":3}]`)
 	three := runConfig(t, more)
 	require.Len(t, three.OfType("kubernetes:apps/v1:Deployment"), len(one.OfType("kubernetes:apps/v1:Deployment"))+2)
 

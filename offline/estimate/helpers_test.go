@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,4 +110,11 @@ func fullyPriced(t *testing.T, stackFile string, rep *Report) {
 	for _, u := range rep.Unpriced {
 		t.Errorf("%s: unpriced %s: %s", stackFile, u.URN, u.Reason)
 	}
+}
+
+// withSetting is a copy of the stack with one outside-in key set.
+func withSetting(s plan.Stack, key, value string) plan.Stack {
+	out := plan.Stack{Name: s.Name, Config: maps.Clone(s.Config)}
+	out.Config[program.Namespace+":"+key] = value
+	return out
 }
