@@ -48,9 +48,8 @@ type Result struct {
 }
 
 // EnvironmentsGroup is the Kubernetes group of environment stacks (the CI role's access entry
-// on EKS, the environments' client certificate on k3s). The platform binds it to a ClusterRole
-// that manages environment namespaces and what is in them, and nothing else.
-const EnvironmentsGroup = "outside-in:environments"
+// on EKS, the environments' client certificate on k3s); guardrails says what it may do.
+const EnvironmentsGroup = guardrails.EnvironmentsGroup
 
 // APIWaiter blocks until the API behind a kubeconfig answers it, within opts' bounds. The
 // program uses kubewait.Wait; the offline plan records the call instead.

@@ -10,6 +10,7 @@ import (
 	"github.com/outside-in/outside-in/apps"
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/dns"
+	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/network"
 )
@@ -210,16 +211,16 @@ func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vp
 		Tags:              cfg.SharedTags(),
 	}
 	if ci.environments != nil {
-		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{Name: CIEnvironments, PrincipalArn: ci.environments, KubernetesGroups: []string{cluster.EnvironmentsGroup}})
+		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{Name: guardrails.CIEnvironments, PrincipalArn: ci.environments, KubernetesGroups: []string{cluster.EnvironmentsGroup}})
 	}
 	if ci.readOnly != nil {
 		// The drift check refreshes the Kubernetes objects too: read access, no more. Not
 		// AmazonEKSViewPolicy: it cannot read RBAC objects (the environments' ClusterRole) nor
 		// Secrets, where Helm keeps its releases, so refreshing the stack would fail.
-		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{Name: CIReadOnly, PrincipalArn: ci.readOnly, Policy: cluster.AdminViewPolicy})
+		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{Name: guardrails.CIReadOnly, PrincipalArn: ci.readOnly, Policy: cluster.AdminViewPolicy})
 	}
 	if ci.deploy != nil {
-		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{Name: CIDeploy, PrincipalArn: ci.deploy, Policy: cluster.ClusterAdminPolicy})
+		eksArgs.ExtraAccess = append(eksArgs.ExtraAccess, cluster.AccessGrant{Name: guardrails.CIDeploy, PrincipalArn: ci.deploy, Policy: cluster.ClusterAdminPolicy})
 	}
 	return cluster.NewEKS(ctx, "cluster", eksArgs)
 }

@@ -1,107 +1,84 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes control-plane binaries the test suite runs
-# (offline/kubeapi starts them on loopback):
+# Builds the Kubernetes binaries the test suite runs, into the shared tool cache
+# (scripts/toolcache.sh), linked into .tools/bin:
 #
-#   kube-apiserver  from k8s.io/kubernetes          (version pinned in tools/kube/go.mod)
-#   etcd            from go.etcd.io/etcd/server/v3  (version pinned in tools/kube/go.mod)
+#   etcd                     go.etcd.io/etcd/server/v3   (pinned in tools/kube/go.mod)
+#   kube-apiserver           k8s.io/kubernetes           (pinned in tools/kube/go.mod)
+#   kube-controller-manager  the same release: Deployments roll, ReplicaSets make pods, the
+#                            quota, namespace and endpoint controllers run
+#   kube-scheduler           the same release: the scheduler's own plugins place the pods
+#   kubelet-check            tools/kube/cmd/kubelet-check: the kubelet's own flag set, config
+#                            scheme and validation of that release, judging the k3s agents'
+#                            kubelet arguments and drop-ins
+#   kwok                     sigs.k8s.io/kwok (pinned below): nodes without a container
+#                            runtime, whose scheduled pods become Running and Ready
 #
-# into <repo>/.tools/bin (or $OUTSIDE_IN_KUBE_TOOLS when set). Idempotent: when
-# the binaries are present and the stamp file matches tools/kube/go.mod,
-# go.sum and the build recipe, it does nothing. Needs only Go and the Go module
-# proxy; a cold build (empty module and build caches) takes about 4-5 minutes
-# on 2 cores, almost all of it compiling kube-apiserver.
+# Idempotent: a cache entry is keyed by tools/kube's go.mod, go.sum and sources, the pins below
+# and the Go version, so a second clone of the same pins builds nothing. Needs only Go and the
+# Go module proxy; cold, the Kubernetes binaries take about 15 minutes on 2 cores (most of it
+# compiling kube-apiserver; the other two share its packages), KWOK about 3.
 #
-# Usage: scripts/install-kube-tools.sh [--force]
-set -euo pipefail
+# Usage: scripts/install-kube-tools.sh
+tool_log_name=install-kube-tools
+source "$(dirname "${BASH_SOURCE[0]}")/toolcache.sh"
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_mod="$repo_root/tools/kube"
-bin_dir="${OUTSIDE_IN_KUBE_TOOLS:-$repo_root/.tools/bin}"
-stamp="$bin_dir/.kube-tools.stamp"
-force=0
-if [[ "${1:-}" == "--force" ]]; then force=1; fi
-
-log() { printf 'install-kube-tools: %s\n' "$*"; }
-
-command -v go >/dev/null 2>&1 || { log "error: go is not on PATH"; exit 1; }
-mkdir -p "$bin_dir"
-
+kwok_version=v0.8.0
 # Bump when the build recipe below (flags, binaries) changes.
-recipe=1
+recipe=2
 
-# The stamp identifies what is installed: the pinned module graph plus the
-# build recipe. A change to either forces a rebuild.
-want_stamp="recipe-$recipe-$(cat "$tools_mod/go.mod" "$tools_mod/go.sum" | sha256sum | cut -d' ' -f1)"
+build_kube() {
+	local out="$1"
+	cd "$tools_mod"
+	export GOWORK=off CGO_ENABLED=0
+	local k8s_version etcd_version k8s_commit
+	k8s_version="$(go list -m -f '{{.Version}}' k8s.io/kubernetes)"
+	etcd_version="$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
+	local minor="${k8s_version#v}"
+	local major="${minor%%.*}"
+	minor="${minor#*.}"
+	minor="${minor%%.*}"
+	log "downloading modules (kubernetes $k8s_version, etcd $etcd_version)"
+	go mod download
+	# The source commit only shows in /version's gitCommit; not finding it is no error.
+	k8s_commit="$(go mod download -json "k8s.io/kubernetes@$k8s_version" 2>/dev/null |
+		sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]\{40\}\)".*/\1/p' | head -n1 || true)"
+	local vpkg=k8s.io/component-base/version
+	local ldflags="-s -w -X $vpkg.gitVersion=$k8s_version -X $vpkg.gitMajor=$major -X $vpkg.gitMinor=$minor"
+	ldflags+=" -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=1970-01-01T00:00:00Z"
+	if [[ -n "$k8s_commit" ]]; then ldflags+=" -X $vpkg.gitCommit=$k8s_commit"; fi
 
-up_to_date() {
-	[[ -x "$bin_dir/kube-apiserver" && -x "$bin_dir/etcd" && -f "$stamp" ]] &&
-		[[ "$(head -n1 "$stamp")" == "$want_stamp" ]]
+	log "building etcd $etcd_version"
+	go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
+	log "building kube-apiserver, kube-controller-manager, kube-scheduler $k8s_version and kubelet-check (the slow part)"
+	# One go build for all four: the packages they share are compiled once.
+	go build -trimpath -ldflags "$ldflags" -o "$out/" \
+		k8s.io/kubernetes/cmd/kube-apiserver \
+		k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler \
+		./cmd/kubelet-check
+	local b got
+	for b in kube-apiserver kube-controller-manager kube-scheduler; do
+		got="$("$out/$b" --version)"
+		[[ "$got" == "Kubernetes $k8s_version" ]] || die "built $b reports '$got', want 'Kubernetes $k8s_version'"
+	done
+	got="$("$out/etcd" --version)"
+	[[ "$got" == *"etcd Version: ${etcd_version#v}"* ]] || die "built etcd reports '$got', want ${etcd_version#v}"
+	printf 'kubernetes %s, etcd %s\n' "$k8s_version" "$etcd_version" >"$out/VERSION"
 }
 
-if [[ $force -eq 0 ]] && up_to_date; then
-	log "up to date in $bin_dir ($(sed -n 2p "$stamp"))"
-	exit 0
-fi
+build_kwok() {
+	local out="$1"
+	export GOWORK=off CGO_ENABLED=0
+	log "building kwok $kwok_version"
+	(cd "$out" && GOBIN="$out" go install -trimpath \
+		-ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${kwok_version#v}" "sigs.k8s.io/kwok/cmd/kwok@$kwok_version")
+	local got
+	got="$("$out/kwok" --version 2>&1 | head -n1)"
+	[[ "$got" == *"${kwok_version#v}"* ]] || die "built kwok reports '$got', want $kwok_version"
+}
 
-# Serialise concurrent runs (e.g. parallel make targets) on the same bin dir.
-if command -v flock >/dev/null 2>&1; then
-	exec 9>"$bin_dir/.kube-tools.lock"
-	flock 9
-	if [[ $force -eq 0 ]] && up_to_date; then
-		log "up to date in $bin_dir (built by a concurrent run)"
-		exit 0
-	fi
-fi
-
-start=$SECONDS
-cd "$tools_mod"
-export GOWORK=off CGO_ENABLED=0
-
-k8s_version="$(go list -m -f '{{.Version}}' k8s.io/kubernetes)"
-etcd_version="$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
-k8s_minor="${k8s_version#v}"
-k8s_major="${k8s_minor%%.*}"
-k8s_minor="${k8s_minor#*.}"
-k8s_minor="${k8s_minor%%.*}"
-
-log "downloading modules (kubernetes $k8s_version, etcd $etcd_version)"
-go mod download
-
-# The source commit is recorded by the module proxy; it is only cosmetic
-# (/version's gitCommit), so a failure to find it is not an error.
-k8s_commit="$(go mod download -json "k8s.io/kubernetes@$k8s_version" 2>/dev/null |
-	sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]\{40\}\)".*/\1/p' | head -n1 || true)"
-
-tmp_dir="$(mktemp -d "$bin_dir/.build.XXXXXX")"
-trap 'rm -rf "$tmp_dir"' EXIT
-
-vpkg=k8s.io/component-base/version
-ldflags="-s -w"
-ldflags+=" -X $vpkg.gitVersion=$k8s_version"
-ldflags+=" -X $vpkg.gitMajor=$k8s_major"
-ldflags+=" -X $vpkg.gitMinor=$k8s_minor"
-ldflags+=" -X $vpkg.gitTreeState=clean"
-ldflags+=" -X $vpkg.buildDate=1970-01-01T00:00:00Z"
-if [[ -n "$k8s_commit" ]]; then ldflags+=" -X $vpkg.gitCommit=$k8s_commit"; fi
-
-log "building etcd $etcd_version"
-go build -trimpath -ldflags "-s -w" -o "$tmp_dir/etcd" go.etcd.io/etcd/server/v3
-
-log "building kube-apiserver $k8s_version (the slow part: a few minutes on a cold cache)"
-go build -trimpath -ldflags "$ldflags" -o "$tmp_dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-
-got="$("$tmp_dir/kube-apiserver" --version)"
-if [[ "$got" != "Kubernetes $k8s_version" ]]; then
-	log "error: built kube-apiserver reports '$got', want 'Kubernetes $k8s_version'"
-	exit 1
-fi
-got="$("$tmp_dir/etcd" --version)"
-if [[ "$got" != *"etcd Version: ${etcd_version#v}"* ]]; then
-	log "error: built etcd reports '$got', want version ${etcd_version#v}"
-	exit 1
-fi
-
-mv -f "$tmp_dir/etcd" "$bin_dir/etcd"
-mv -f "$tmp_dir/kube-apiserver" "$bin_dir/kube-apiserver"
-printf '%s\nkube-apiserver %s, etcd %s\n' "$want_stamp" "$k8s_version" "$etcd_version" >"$stamp"
-log "installed kube-apiserver $k8s_version and etcd $etcd_version into $bin_dir in $((SECONDS - start))s"
+kube_key="$(cache_key kube "recipe $recipe" "$tools_mod/go.mod" "$tools_mod/go.sum" \
+	"$(cd "$tools_mod" && find cmd -type f -name '*.go' | sort | xargs cat)")"
+cached_tool kube "$kube_key" build_kube etcd kube-apiserver kube-controller-manager kube-scheduler kubelet-check
+cached_tool kwok "$(cache_key kwok "$kwok_version" "recipe $recipe")" build_kwok kwok
