@@ -77,7 +77,7 @@ func NewApp(ctx *pulumi.Context, name string, args AppArgs, opts ...pulumi.Resou
 	var inNs []pulumi.ResourceOption
 	if args.Environment != nil {
 		namespace = args.Environment.Name
-		inNs = append(child, pulumi.DependsOn([]pulumi.Resource{args.Environment.Namespace}))
+		inNs = append(child, pulumi.DependsOn(append([]pulumi.Resource{args.Environment.Namespace}, args.Environment.Guards...)))
 	} else {
 		ns, err := corev1.NewNamespace(ctx, naming.Child(name, "ns"), &corev1.NamespaceArgs{
 			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(namespace), Labels: pulumi.ToStringMap(kubemeta.PodSecurityLabels())},

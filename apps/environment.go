@@ -12,6 +12,7 @@ import (
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/internal/kubemeta"
 	"github.com/outside-in/outside-in/internal/naming"
 )
@@ -30,31 +31,13 @@ type EnvironmentArgs struct {
 type Environment struct {
 	pulumi.ResourceState
 
-	// Name is the namespace's name; Namespace is the namespace object the apps wait for.
+	// Name is the namespace's name; Namespace is the namespace object and Guards its quota
+	// and limits, which the apps wait for (the platform refuses a Deployment in a namespace
+	// without its quota).
 	Name      string
 	Namespace pulumi.Resource
+	Guards    []pulumi.Resource
 }
-
-// EnvironmentQuota bounds what one environment can take from the shared cluster. It allows no
-// LoadBalancer and no NodePort Service: an environment can never make a load balancer the
-// platform does not own, nor open a port on the nodes.
-var EnvironmentQuota = map[string]string{
-	"requests.cpu":           "2",
-	"requests.memory":        "2Gi",
-	"limits.cpu":             "8",
-	"limits.memory":          "8Gi",
-	"requests.storage":       "0",
-	"pods":                   "40",
-	"services":               "20",
-	"services.loadbalancers": "0",
-	"services.nodeports":     "0",
-}
-
-// Container defaults of the environment's LimitRange, for containers that state none.
-var (
-	EnvironmentDefaultRequests = map[string]string{"cpu": "50m", "memory": "64Mi", "ephemeral-storage": "64Mi"}
-	EnvironmentDefaultLimits   = map[string]string{"cpu": "500m", "memory": "256Mi", "ephemeral-storage": "256Mi"}
-)
 
 // NewEnvironment declares the environment's namespace (Pod Security "restricted"), its
 // ResourceQuota and LimitRange, and a NetworkPolicy that denies everything its apps do not
@@ -78,25 +61,31 @@ func NewEnvironment(ctx *pulumi.Context, name string, args EnvironmentArgs, opts
 	}
 	c.Namespace = ns
 	inNs := append(child, pulumi.DependsOn([]pulumi.Resource{ns}))
+	// The platform refuses an environment's deleting its quota and limits: they are left to go
+	// with the namespace, which a destroy deletes last.
+	guard := append(inNs, pulumi.RetainOnDelete(true))
 	meta := func(n string) *metav1.ObjectMetaArgs {
 		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: pulumi.String(args.Namespace), Labels: pulumi.ToStringMap(labels)}
 	}
-	if _, err := corev1.NewResourceQuota(ctx, naming.Child(name, "quota"), &corev1.ResourceQuotaArgs{
-		Metadata: meta("environment"),
-		Spec:     &corev1.ResourceQuotaSpecArgs{Hard: pulumi.ToStringMap(EnvironmentQuota)},
-	}, inNs...); err != nil {
+	quota, err := corev1.NewResourceQuota(ctx, naming.Child(name, "quota"), &corev1.ResourceQuotaArgs{
+		Metadata: meta(guardrails.EnvironmentQuotaName),
+		Spec:     &corev1.ResourceQuotaSpecArgs{Hard: pulumi.ToStringMap(guardrails.EnvironmentQuota)},
+	}, guard...)
+	if err != nil {
 		return nil, fmt.Errorf("apps: environment quota: %w", err)
 	}
-	if _, err := corev1.NewLimitRange(ctx, naming.Child(name, "limits"), &corev1.LimitRangeArgs{
-		Metadata: meta("environment"),
+	limits, err := corev1.NewLimitRange(ctx, naming.Child(name, "limits"), &corev1.LimitRangeArgs{
+		Metadata: meta(guardrails.EnvironmentLimitsName),
 		Spec: &corev1.LimitRangeSpecArgs{Limits: corev1.LimitRangeItemArray{&corev1.LimitRangeItemArgs{
 			Type:           pulumi.String("Container"),
-			DefaultRequest: pulumi.ToStringMap(EnvironmentDefaultRequests),
-			Default:        pulumi.ToStringMap(EnvironmentDefaultLimits),
+			DefaultRequest: pulumi.ToStringMap(guardrails.EnvironmentDefaultRequests),
+			Default:        pulumi.ToStringMap(guardrails.EnvironmentDefaultLimits),
 		}}},
-	}, inNs...); err != nil {
+	}, guard...)
+	if err != nil {
 		return nil, fmt.Errorf("apps: environment limits: %w", err)
 	}
+	c.Guards = []pulumi.Resource{quota, limits}
 	if _, err := networkingv1.NewNetworkPolicy(ctx, naming.Child(name, "default-deny"), DefaultDeny(args.Namespace), inNs...); err != nil {
 		return nil, fmt.Errorf("apps: environment default-deny policy: %w", err)
 	}
@@ -113,7 +102,7 @@ var notLabelValue = regexp.MustCompile(`[^A-Za-z0-9._-]`)
 func EnvironmentLabels(args EnvironmentArgs) (labels, annotations map[string]string) {
 	labels = map[string]string{
 		"app.kubernetes.io/part-of": kubemeta.PartOf,
-		"outside-in/environment":    args.Env,
+		guardrails.EnvironmentLabel: args.Env,
 		"outside-in/stack":          labelValue(args.Stack),
 	}
 	annotations = map[string]string{"outside-in/stack": args.Stack}

@@ -19,6 +19,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/internal/kubewait"
 )
 

@@ -4,15 +4,12 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/internal/iampolicy"
-	"github.com/outside-in/outside-in/internal/kubemeta"
 	"github.com/outside-in/outside-in/internal/naming"
 )
 
@@ -25,29 +22,20 @@ const (
 	OutputControllerPodLabels   = "controllerPodLabels"
 )
 
-// Environments is the platform's component for environment stacks: the RBAC of the
-// environments group.
-type Environments struct {
-	pulumi.ResourceState
-}
-
 // GitHubAccess is the platform's component for CI: the GitHub OIDC provider and the CI roles.
 type GitHubAccess struct {
 	pulumi.ResourceState
 }
 
-// exportPlatform exports what environment stacks need, and lets the environments group manage
-// environment namespaces.
+// exportPlatform exports what environment stacks need, and declares the guardrails that let the
+// environments group manage environment namespaces and nothing else.
 func exportPlatform(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) error {
-	c := &Environments{}
-	if err := ctx.RegisterComponentResource("outside-in:platform:Environments", "environments", c); err != nil {
-		return err
-	}
-	if err := environmentsRBAC(ctx, c, k8s); err != nil {
-		return err
-	}
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"group": pulumi.String(cluster.EnvironmentsGroup)}); err != nil {
-		return fmt.Errorf("platform: registering outputs: %w", err)
+	if _, err := guardrails.NewEnvironments(ctx, "environments", guardrails.EnvironmentsArgs{
+		Platform: guardrails.Platform{EnvDomain: cfg.EnvDomain, IngressClass: ingress.IngressClass},
+		Provider: k8s.Provider,
+		Ready:    k8s.Ready,
+	}); err != nil {
+		return fmt.Errorf("platform: %w", err)
 	}
 	ctx.Export(OutputEnvDomain, pulumi.String(cfg.EnvDomain))
 	ctx.Export(OutputEnvironmentKubeconfig, k8s.EnvironmentKubeconfig)
@@ -57,39 +45,6 @@ func exportPlatform(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) error 
 	return nil
 }
 
-// environmentsRBAC binds EnvironmentsGroup to a ClusterRole with guardrails.EnvironmentsRules.
-func environmentsRBAC(ctx *pulumi.Context, parent pulumi.Resource, k8s *cluster.Result) error {
-	var rules rbacv1.PolicyRuleArray
-	for _, r := range guardrails.EnvironmentsRules {
-		rules = append(rules, &rbacv1.PolicyRuleArgs{
-			ApiGroups: pulumi.ToStringArray(r.Groups),
-			Resources: pulumi.ToStringArray(r.Resources),
-			Verbs:     pulumi.ToStringArray(r.Verbs),
-		})
-	}
-	name := "outside-in-environments"
-	labels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String(kubemeta.PartOf)}
-	opts := []pulumi.ResourceOption{pulumi.Parent(parent), pulumi.Provider(k8s.Provider), pulumi.DependsOn(k8s.Ready)}
-	role, err := rbacv1.NewClusterRole(ctx, "environments-role", &rbacv1.ClusterRoleArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: labels},
-		Rules:    rules,
-	}, opts...)
-	if err != nil {
-		return fmt.Errorf("platform: environments role: %w", err)
-	}
-	if _, err := rbacv1.NewClusterRoleBinding(ctx, "environments-binding", &rbacv1.ClusterRoleBindingArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: labels},
-		RoleRef: &rbacv1.RoleRefArgs{
-			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("ClusterRole"), Name: role.Metadata.Name().Elem(),
-		},
-		Subjects: rbacv1.SubjectArray{&rbacv1.SubjectArgs{
-			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("Group"), Name: pulumi.String(cluster.EnvironmentsGroup),
-		}},
-	}, opts...); err != nil {
-		return fmt.Errorf("platform: environments binding: %w", err)
-	}
-	return nil
-}
 
 // newCIRoles gives the repository's workflows three roles. The environments role (pull requests
 // and main) can do nothing in AWS; its access entry puts it in EnvironmentsGroup, enough to

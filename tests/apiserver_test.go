@@ -2,20 +2,15 @@ package tests
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
-	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/offline/kubeapi"
 )
@@ -162,72 +157,4 @@ func asStringMap(v any) map[string]string {
 		out[k] = fmt.Sprint(e)
 	}
 	return out
-}
-
-// The platform's environments group may do what `env up` and `env down` of an environment do
-// in the platform's cluster, and no more. The platform's ClusterRole and binding are applied to
-// a real kube-apiserver; then, acting as a member of the group, the test creates the
-// environment's namespace, dry-run applies every other object of Pulumi.pr-17.yaml, makes the
-// reads pulumi-kubernetes' waits make (ReplicaSets, Pods, endpoints, events), is refused
-// Secrets, RBAC and nodes, and deletes the namespace.
-func TestEnvironmentsGroupDeploysAnEnvironmentOnAPIServer(t *testing.T) {
-	srv := kubeapi.Start(t)
-	ctx := t.Context()
-	platform, err := run(t, stack(t, "platform")).KubernetesObjects()
-	require.NoError(t, err)
-	rbac := 0
-	for _, o := range platform {
-		if o["kind"] == "ClusterRole" || o["kind"] == "ClusterRoleBinding" {
-			require.NoError(t, srv.Apply(ctx, &unstructured.Unstructured{Object: o}))
-			rbac++
-		}
-	}
-	require.Equal(t, 2, rbac, "the environments ClusterRole and its binding")
-
-	member, err := srv.As("ci-pr-17", cluster.EnvironmentsGroup)
-	require.NoError(t, err)
-	objs, err := run(t, stack(t, "pr-17")).KubernetesObjects()
-	require.NoError(t, err)
-	namespace := ""
-	for _, o := range objs {
-		if o["kind"] == "Namespace" {
-			namespace = nameOf(o)
-			require.NoError(t, member.Apply(ctx, &unstructured.Unstructured{Object: o}), "the group creates the environment's namespace")
-		}
-	}
-	require.NotEmpty(t, namespace)
-	kinds := map[string]bool{}
-	for _, o := range objs {
-		if o["kind"] == "Namespace" {
-			continue
-		}
-		kinds[fmt.Sprint(o["kind"])] = true
-		assert.NoError(t, member.DryRunApply(ctx, &unstructured.Unstructured{Object: o}), "%s %s", o["kind"], nameOf(o))
-	}
-	assert.Subset(t, slices.Collect(maps.Keys(kinds)), []string{"Deployment", "Service", "Ingress", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodDisruptionBudget"})
-
-	c := member.Clientset()
-	list := metav1.ListOptions{}
-	_, err = c.CoreV1().Pods(namespace).List(ctx, list)
-	assert.NoError(t, err, "pods: the Deployment await watches them")
-	_, err = c.AppsV1().ReplicaSets(namespace).List(ctx, list)
-	assert.NoError(t, err, "replicasets: the Deployment await watches them")
-	_, err = c.CoreV1().Endpoints(namespace).List(ctx, list)
-	assert.NoError(t, err, "endpoints: the Service await reads them")
-	_, err = c.DiscoveryV1().EndpointSlices(namespace).List(ctx, list)
-	assert.NoError(t, err)
-	_, err = c.CoreV1().Events(namespace).List(ctx, list)
-	assert.NoError(t, err, "events: the awaits report them")
-	w, err := c.AppsV1().ReplicaSets(namespace).Watch(ctx, list)
-	if assert.NoError(t, err, "watch replicasets") {
-		w.Stop()
-	}
-
-	_, err = c.CoreV1().Secrets(namespace).List(ctx, list)
-	assert.True(t, errors.IsForbidden(err), "secrets: want 403, got %v", err)
-	_, err = c.CoreV1().Nodes().List(ctx, list)
-	assert.True(t, errors.IsForbidden(err), "nodes: want 403, got %v", err)
-	_, err = c.RbacV1().ClusterRoles().List(ctx, list)
-	assert.True(t, errors.IsForbidden(err), "RBAC: want 403, got %v", err)
-	assert.NoError(t, c.CoreV1().Namespaces().Delete(ctx, namespace, metav1.DeleteOptions{}), "env down deletes the namespace")
 }

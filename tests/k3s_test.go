@@ -164,33 +164,8 @@ func TestK3sCredentialChain(t *testing.T) {
 func TestK3sKubeconfigReachesARealAPIServer(t *testing.T) {
 	res := run(t, stack(t, "k3s"))
 	c := readK3s(t, res)
-	serverCA := parseCert(t, c.params["server/tls/server-ca.crt"])
-	serverCAKey := parseKey(t, c.params["server/tls/server-ca.key"])
-	servingKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	serving := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "k3s"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames: []string{c.apiHost}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, serving, serverCA, &servingKey.PublicKey, serverCAKey)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(servingKey)
-	require.NoError(t, err)
-
+	srv := k3sAPIServer(t, c)
 	ctxName := c.kubeconfig.CurrentContext
-	user := c.kubeconfig.AuthInfos[c.kubeconfig.Contexts[ctxName].AuthInfo]
-	srv := kubeapi.StartWith(t, kubeapi.Credentials{
-		ServerCA:          []byte(c.params["server/tls/server-ca.crt"]),
-		ServingCert:       pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		ServingKey:        pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-		ClientCA:          []byte(c.params["server/tls/client-ca.crt"]),
-		ClientCert:        user.ClientCertificateData,
-		ClientKey:         user.ClientKeyData,
-		ServiceAccountKey: []byte(c.params["server/tls/service.key"]),
-	})
-
 	// The kubeconfig as generated, pointed at the local server, still checking the certificate
 	// against the load balancer's name.
 	local := c.kubeconfig.DeepCopy()
@@ -231,6 +206,39 @@ func TestK3sKubeconfigReachesARealAPIServer(t *testing.T) {
 	err = kubewait.Wait(context.Background(), string(bad), kubewait.Options{Timeout: time.Second, Interval: 200 * time.Millisecond})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate")
+}
+
+// k3sAPIServer starts a real API server with the credentials a k3s stack generates: serving a
+// certificate of the generated server CA for the API's name, trusting the generated client CA.
+func k3sAPIServer(t *testing.T, c k3sCluster) *kubeapi.Server {
+	t.Helper()
+	serverCA := parseCert(t, c.params["server/tls/server-ca.crt"])
+	serverCAKey := parseKey(t, c.params["server/tls/server-ca.key"])
+	servingKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	serving := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "k3s"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames: []string{c.apiHost}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, serving, serverCA, &servingKey.PublicKey, serverCAKey)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(servingKey)
+	require.NoError(t, err)
+
+	ctxName := c.kubeconfig.CurrentContext
+	user := c.kubeconfig.AuthInfos[c.kubeconfig.Contexts[ctxName].AuthInfo]
+	srv := kubeapi.StartWith(t, kubeapi.Credentials{
+		ServerCA:          []byte(c.params["server/tls/server-ca.crt"]),
+		ServingCert:       pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		ServingKey:        pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+		ClientCA:          []byte(c.params["server/tls/client-ca.crt"]),
+		ClientCert:        user.ClientCertificateData,
+		ClientKey:         user.ClientKeyData,
+		ServiceAccountKey: []byte(c.params["server/tls/service.key"]),
+	})
+	return srv
 }
 
 // Before it uses the cluster, the program waits for the API to answer the kubeconfig it exports,

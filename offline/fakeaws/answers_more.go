@@ -83,11 +83,13 @@ func init() {
 			r.set("secretOutputNames", secret)
 			return nil
 		},
-		"kubernetes:networking.k8s.io/v1:NetworkPolicy":              kubernetesObject,
-		"kubernetes:core/v1:ResourceQuota":                           kubernetesObject,
-		"kubernetes:core/v1:LimitRange":                              kubernetesObject,
-		"kubernetes:rbac.authorization.k8s.io/v1:ClusterRole":        kubernetesObject,
-		"kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": kubernetesObject,
+		"kubernetes:networking.k8s.io/v1:NetworkPolicy":                               kubernetesObject,
+		"kubernetes:core/v1:ResourceQuota":                                            kubernetesObject,
+		"kubernetes:core/v1:LimitRange":                                               kubernetesObject,
+		"kubernetes:rbac.authorization.k8s.io/v1:ClusterRole":                         kubernetesObject,
+		"kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding":                  kubernetesObject,
+		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy":        kubernetesObject,
+		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": kubernetesObject,
 	} {
 		answers[typ] = answer
 	}

@@ -28,6 +28,10 @@ const (
 // of the files handed to kube-apiserver.
 type pki struct {
 	caPEM, clientCertPEM, clientKeyPEM []byte
+	// caCert and caKey sign further client certificates (Server.Kubeconfig); nil when the
+	// credentials were made elsewhere.
+	caCert *x509.Certificate
+	caKey  crypto.Signer
 
 	caFile, servingCertFile, servingKeyFile, saKeyFile string
 }
@@ -93,6 +97,8 @@ func generatePKI(dir string) (*pki, error) {
 	}
 
 	p := &pki{
+		caCert:          caCert,
+		caKey:           caKey,
 		caPEM:           certPEM(caDER),
 		clientCertPEM:   certPEM(clientDER),
 		caFile:          filepath.Join(dir, "ca.crt"),
@@ -190,4 +196,32 @@ func keyPEM(key crypto.Signer) ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// clientCert signs a client certificate for user in groups (the certificate's CommonName and
+// Organizations, which is how the API server reads them).
+func (p *pki) clientCert(user string, groups []string) (certPEMBytes, keyPEMBytes []byte, err error) {
+	if p.caKey == nil {
+		return nil, nil, fmt.Errorf("this server's CA key was made elsewhere: it cannot sign client certificates")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	der, _, err := sign(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: user, Organization: groups},
+		NotBefore:   now.Add(-time.Hour),
+		NotAfter:    now.Add(7 * 24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, key, p.caCert, p.caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyBytes, err := keyPEM(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return certPEM(der), keyBytes, nil
 }

@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Config returns a new client configuration for the server, authenticated
@@ -202,5 +204,31 @@ func (s *Server) As(user string, groups ...string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{dir: s.dir, cfg: cfg, client: client, dynamic: dyn, mapper: s.mapper}, nil
+	return &Server{dir: s.dir, pki: s.pki, host: s.host, cfg: cfg, client: client, dynamic: dyn, mapper: s.mapper}, nil
+}
+
+// Kubeconfig returns a kubeconfig for the server whose user is a new client certificate for
+// user in groups, signed by the server's client CA: an identity's own credentials, as a
+// platform hands them to environment stacks, not an impersonation by the administrator.
+func (s *Server) Kubeconfig(user string, groups ...string) ([]byte, error) {
+	certPEM, keyPEM, err := s.pki.clientCert(user, groups)
+	if err != nil {
+		return nil, err
+	}
+	return KubeconfigFor(s.host, s.pki.caPEM, certPEM, keyPEM, user)
+}
+
+// AdminKubeconfig is a kubeconfig of the package's own administrator (system:masters).
+func (s *Server) AdminKubeconfig() ([]byte, error) {
+	return KubeconfigFor(s.host, s.pki.caPEM, s.pki.clientCertPEM, s.pki.clientKeyPEM, testUser)
+}
+
+// KubeconfigFor renders a kubeconfig of one cluster, user and context.
+func KubeconfigFor(server string, caPEM, certPEM, keyPEM []byte, user string) ([]byte, error) {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["test"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM}
+	cfg.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: user}
+	cfg.CurrentContext = "test"
+	return clientcmd.Write(*cfg)
 }

@@ -181,6 +181,8 @@ func Run(m *testing.M) int {
 // binaries are the paths of the control-plane executables.
 type binaries struct {
 	etcd, apiserver string
+	// The rest of a control plane (StartControlPlane only).
+	controllers, scheduler, kwok string
 }
 
 // findBinaries locates etcd and kube-apiserver in $OUTSIDE_IN_KUBE_TOOLS or

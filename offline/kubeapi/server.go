@@ -37,7 +37,9 @@ const (
 // Server is a running etcd + kube-apiserver pair. Its methods are safe for
 // concurrent use.
 type Server struct {
-	dir string // temporary directory: certificates, etcd data, logs
+	dir  string // temporary directory: certificates, etcd data, logs
+	pki  *pki
+	host string
 
 	etcd, apiserver *process
 
@@ -95,6 +97,7 @@ func tryStart(bins binaries, given *Credentials) (s *Server, portClash bool, err
 	if err != nil {
 		return s, false, fmt.Errorf("certificates: %w", err)
 	}
+	s.pki = creds
 	ports, err := freePorts(3)
 	if err != nil {
 		return s, false, err
@@ -152,8 +155,9 @@ func tryStart(bins binaries, given *Credentials) (s *Server, portClash bool, err
 		return s, false, err
 	}
 
+	s.host = "https://127.0.0.1:" + apiPort
 	s.cfg = &rest.Config{
-		Host: "https://127.0.0.1:" + apiPort,
+		Host: s.host,
 		TLSClientConfig: rest.TLSClientConfig{
 			CAData:   creds.caPEM,
 			CertData: creds.clientCertPEM,
