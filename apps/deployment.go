@@ -50,10 +50,16 @@ func deploymentSpec(args AppArgs, configMap pulumi.StringInput) *appsv1.Deployme
 	emptyDir := func(name string) *corev1.VolumeArgs {
 		return &corev1.VolumeArgs{Name: pulumi.String(name), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String("64Mi")}}
 	}
+	// Nodes whose taints the pods do not tolerate are no spread domains (nodeTaintsPolicy
+	// Honor; the default, Ignore, counts them): a k3s server (CriticalAddonsOnly) or a drained
+	// node (node.kubernetes.io/unschedulable) would otherwise stand as an empty domain that no
+	// pod can ever fill, and every surge or replacement pod would stay Pending.
 	spread := func(key, when string) *corev1.TopologySpreadConstraintArgs {
 		return &corev1.TopologySpreadConstraintArgs{
 			MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String(key), WhenUnsatisfiable: pulumi.String(when),
-			LabelSelector: &metav1.LabelSelectorArgs{MatchLabels: labels},
+			LabelSelector:      &metav1.LabelSelectorArgs{MatchLabels: labels},
+			NodeTaintsPolicy:   pulumi.String("Honor"),
+			NodeAffinityPolicy: pulumi.String("Honor"),
 		}
 	}
 	return &appsv1.DeploymentSpecArgs{

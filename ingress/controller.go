@@ -98,6 +98,9 @@ func ControllerValues(replicas int, tls bool, vpcCidr string, publishedHostname 
 		"service":             map[string]any{"enabled": false},
 		"ports":               map[string]any{"web": web, "websecure": websecure},
 		"podDisruptionBudget": map[string]any{"enabled": true, "maxUnavailable": 1},
+		// Said here rather than left to the chart's default: a new pod is Ready before an old
+		// one goes, so a rollout never lowers the controller's capacity.
+		"updateStrategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxUnavailable": 0, "maxSurge": 1}},
 		"resources": map[string]any{
 			"requests": map[string]any{"cpu": "100m", "memory": "128Mi"},
 			"limits":   map[string]any{"cpu": "1", "memory": "256Mi"},
@@ -106,14 +109,18 @@ func ControllerValues(replicas int, tls bool, vpcCidr string, publishedHostname 
 	}
 }
 
-// spreadConstraints spread pods over zones (best effort) and nodes (strict, one extra at most).
+// spreadConstraints spread pods over zones (best effort) and nodes (strict, one extra at most),
+// counting only nodes whose taints the pods tolerate (see apps' spread: a k3s server or a
+// drained node would otherwise be a domain no pod can fill).
 func spreadConstraints(selector map[string]string) []any {
 	constraint := func(key, when string) map[string]any {
 		return map[string]any{
-			"maxSkew":           1,
-			"topologyKey":       key,
-			"whenUnsatisfiable": when,
-			"labelSelector":     map[string]any{"matchLabels": toAny(selector)},
+			"maxSkew":            1,
+			"topologyKey":        key,
+			"whenUnsatisfiable":  when,
+			"labelSelector":      map[string]any{"matchLabels": toAny(selector)},
+			"nodeTaintsPolicy":   "Honor",
+			"nodeAffinityPolicy": "Honor",
 		}
 	}
 	return []any{

@@ -351,12 +351,57 @@ func checkKubernetesObjects(t tb, res *plan.Result) {
 		case "Deployment":
 			assert.GreaterOrEqual(t, fakeaws.Get(o, "spec", "replicas"), 2.0)
 			assert.True(t, budgets[fmt.Sprint(fakeaws.Get(o, "metadata", "namespace"))], "a PDB beside every Deployment")
+			checkWorkload(t, o, objs)
 		}
 	}
 	release := controllerRelease(t, res)
+	assert.Equal(t, 0.0, release.In("values", "updateStrategy", "rollingUpdate", "maxUnavailable"), "the controller rolls a new pod in before an old one goes")
+	assert.Equal(t, 1.0, release.In("values", "updateStrategy", "rollingUpdate", "maxSurge"))
+	for _, c := range list(t, release.In("values", "topologySpreadConstraints")) {
+		assert.Equal(t, "Honor", object(t, c)["nodeTaintsPolicy"], "the controller's spread counts only nodes it may run on")
+	}
 	assert.GreaterOrEqual(t, release.In("values", "deployment", "replicas"), 2.0)
 	assert.Equal(t, false, release.In("values", "service", "enabled"), "the chart builds no Service of its own")
 	assert.Equal(t, true, release.In("values", "podDisruptionBudget", "enabled"))
+}
+
+// checkWorkload holds what keeps an app serving through a rollout and a drain, and what its
+// network policy lets reach it: a new pod is Ready before an old one goes (maxUnavailable 0,
+// maxSurge 1); its spread counts only nodes it may run on (nodeTaintsPolicy Honor: a tainted
+// k3s server or a drained node is no domain); the one allow policy of its namespace admits
+// exactly the container port, from the controller's pods only.
+func checkWorkload(t tb, d map[string]any, objs []map[string]any) {
+	t.Helper()
+	name := fmt.Sprint(fakeaws.Get(d, "metadata", "name"))
+	assert.Equal(t, 0.0, fakeaws.Get(d, "spec", "strategy", "rollingUpdate", "maxUnavailable"), "%s: maxUnavailable", name)
+	assert.Equal(t, 1.0, fakeaws.Get(d, "spec", "strategy", "rollingUpdate", "maxSurge"), "%s: maxSurge", name)
+	spread := list(t, fakeaws.Get(d, "spec", "template", "spec", "topologySpreadConstraints"))
+	require.NotEmpty(t, spread)
+	for _, c := range spread {
+		assert.Equal(t, "Honor", object(t, c)["nodeTaintsPolicy"], "%s: spread over %v", name, object(t, c)["topologyKey"])
+	}
+	port := fakeaws.Get(d, "spec", "template", "spec", "containers", 0, "ports", 0, "containerPort")
+	namespace := fakeaws.Get(d, "metadata", "namespace")
+	allows := 0
+	for _, o := range objs {
+		if o["kind"] != "NetworkPolicy" || fakeaws.Get(o, "metadata", "namespace") != namespace || fakeaws.Get(o, "metadata", "name") == "default-deny" {
+			continue
+		}
+		if fakeaws.Get(o, "spec", "podSelector", "matchLabels", "app.kubernetes.io/name") != name {
+			continue
+		}
+		allows++
+		rules := list(t, fakeaws.Get(o, "spec", "ingress"))
+		require.Len(t, rules, 1, "%s: one ingress rule", name)
+		ports := list(t, fakeaws.Get(rules[0], "ports"))
+		require.Len(t, ports, 1)
+		assert.Equal(t, port, object(t, ports[0])["port"], "%s: the policy admits the container port, no other", name)
+		from := list(t, fakeaws.Get(rules[0], "from"))
+		require.Len(t, from, 1)
+		assert.Equal(t, ingress.ControllerNamespace, fakeaws.Get(from[0], "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"), "%s: from the controller's namespace", name)
+		assert.NotEmpty(t, fakeaws.Get(from[0], "podSelector", "matchLabels"), "%s: from the controller's pods only", name)
+	}
+	assert.Equal(t, 1, allows, "%s: one allow policy", name)
 }
 
 func exported(t tb, res *plan.Result, name string) any {
