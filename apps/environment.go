@@ -64,8 +64,11 @@ func NewEnvironment(ctx *pulumi.Context, name string, args EnvironmentArgs, opts
 	// The platform refuses an environment's deleting its quota and limits: they are left to go
 	// with the namespace, which a destroy deletes last.
 	guard := append(inNs, pulumi.RetainOnDelete(true))
+	// The namespace alone carries owner and expiry: an env up that only renews the expiry then
+	// changes one object, not every object of the environment.
+	childLabels := map[string]string{"app.kubernetes.io/part-of": kubemeta.PartOf, guardrails.EnvironmentLabel: args.Env}
 	meta := func(n string) *metav1.ObjectMetaArgs {
-		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: pulumi.String(args.Namespace), Labels: pulumi.ToStringMap(labels)}
+		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: pulumi.String(args.Namespace), Labels: pulumi.ToStringMap(childLabels)}
 	}
 	quota, err := corev1.NewResourceQuota(ctx, naming.Child(name, "quota"), &corev1.ResourceQuotaArgs{
 		Metadata: meta(guardrails.EnvironmentQuotaName),

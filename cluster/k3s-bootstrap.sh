@@ -4,13 +4,17 @@
 # It reads its settings from /etc/outside-in/k3s.env (written by the same cloud-config), labels
 # the node with its availability zone, fetches the join token (and, on the first server, the
 # cluster's CA files) from SSM Parameter Store with the instance's role, downloads the pinned k3s
-# binary and refuses to run it unless its sha256 matches, then starts k3s under systemd.
+# binary and refuses to run it unless its sha256 matches, then starts k3s under systemd. A server
+# first mounts its data volume, which keeps the datastore, the certificates and the node's k3s
+# identity across a replacement of the instance.
 # Nothing secret is in the user data: tokens and keys exist only in Parameter Store and on disk.
 set -euo pipefail
 
 ENV_FILE=${ENV_FILE:-/etc/outside-in/k3s.env}
 K3S_DIR=${K3S_DIR:-/var/lib/rancher/k3s}
 CONFIG_DIR=${CONFIG_DIR:-/etc/rancher/k3s}
+NODE_DIR=${NODE_DIR:-/etc/rancher/node}
+FSTAB=${FSTAB:-/etc/fstab}
 
 log() { echo "outside-in-k3s: $*" >&2; }
 
@@ -62,6 +66,12 @@ choose_server() {
   return 1
 }
 
+# write_zone_label labels the node with its availability zone, in a config drop-in k3s reads.
+write_zone_label() {
+  mkdir -p "$CONFIG_DIR/config.yaml.d"
+  printf 'node-label:\n  - "topology.kubernetes.io/zone=%s"\n' "$1" >"$CONFIG_DIR/config.yaml.d/10-zone.yaml"
+}
+
 # write_parameter stores a parameter in a file readable by root only.
 write_parameter() {
   local name=$1 path=$2 tmp
@@ -72,9 +82,8 @@ write_parameter() {
   mv -f "$tmp" "$path"
 }
 
-# mount_data mounts the server's own EBS volume on k3s's server directory, formatting it only when
-# it holds no file system yet: a replaced server finds its datastore and certificates there.
-mount_data() {
+# wait_for_device waits up to 10 minutes for the data volume, which EC2 attaches after boot.
+wait_for_device() {
   local n=0
   until [ -b "$DATA_DEVICE" ]; do
     n=$((n + 1))
@@ -84,16 +93,40 @@ mount_data() {
     fi
     sleep 5
   done
+}
+
+# mount_data mounts the server's own EBS volume on k3s's server directory, formatting it only when
+# it holds no file system yet: a replaced server finds its datastore and certificates there. The
+# fstab entry names the volume by label, so the NVMe name EC2 gives the device does not matter;
+# the k3s unit requires this mount, so k3s never starts on the bare root volume.
+mount_data() {
+  wait_for_device
   if ! blkid "$DATA_DEVICE" >/dev/null 2>&1; then
     mkfs.xfs -L k3s-data "$DATA_DEVICE"
   fi
   mkdir -p "$K3S_DIR/server"
-  if ! grep -q 'LABEL=k3s-data' /etc/fstab; then
-    echo "LABEL=k3s-data $K3S_DIR/server xfs defaults,nofail 0 2" >>/etc/fstab
+  if ! grep -q 'LABEL=k3s-data' "$FSTAB"; then
+    echo "LABEL=k3s-data $K3S_DIR/server xfs defaults,nofail 0 2" >>"$FSTAB"
   fi
   if ! mountpoint -q "$K3S_DIR/server"; then
     mount "$K3S_DIR/server"
   fi
+}
+
+# keep_node_identity keeps the node's k3s identity (NODE_DIR, /etc/rancher/node: its node
+# password) on the data volume, as NODE_DIR linked to a directory there. A replaced server
+# registers under its old name, and k3s refuses a known name that comes with a new password.
+keep_node_identity() {
+  local kept="$K3S_DIR/server/etc-rancher-node"
+  mkdir -p "$kept"
+  chmod 0700 "$kept"
+  if [ -d "$NODE_DIR" ] && [ ! -L "$NODE_DIR" ]; then
+    # k3s ran here before its identity was on the volume: keep it, unless the volume has one.
+    cp -an "$NODE_DIR/." "$kept/"
+    rm -rf "$NODE_DIR"
+  fi
+  mkdir -p "$(dirname "$NODE_DIR")"
+  ln -sfn "$kept" "$NODE_DIR"
 }
 
 install_k3s() {
@@ -115,8 +148,7 @@ main() {
 
   local zone
   zone=$(retry imds placement/availability-zone)
-  mkdir -p "$CONFIG_DIR/config.yaml.d"
-  printf 'node-label:\n  - "topology.kubernetes.io/zone=%s"\n' "$zone" >"$CONFIG_DIR/config.yaml.d/10-zone.yaml"
+  write_zone_label "$zone"
 
   # protect-kernel-defaults: the kubelet refuses to start unless these are set.
   sysctl --system >/dev/null
@@ -127,6 +159,7 @@ main() {
 
   if [ "$ROLE" = server ]; then
     mount_data
+    keep_node_identity
     write_parameter server/token "$CONFIG_DIR/token"
     write_parameter server/agent-token "$CONFIG_DIR/agent-token"
     # The first server of a new cluster starts from the program's CAs; the others, and a

@@ -142,14 +142,17 @@ func (k *k3sBuilder) servers(sg *ec2.SecurityGroup, profile *iam.InstanceProfile
 				HttpEndpoint: pulumi.String("enabled"), HttpTokens: pulumi.String("required"),
 				HttpPutResponseHopLimit: pulumi.Int(MetadataHopLimit),
 			},
+			// The root volume is tagged here, not with volumeTags: those apply to every volume
+			// attached to the instance, the data volume too, whose own tags they would then
+			// fight on every update (the provider's documentation of volumeTags).
 			RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
 				VolumeType: pulumi.String(RootVolumeType), VolumeSize: pulumi.Int(k.args.Nodes.DiskSizeGib),
 				Encrypted: pulumi.Bool(true), DeleteOnTermination: pulumi.Bool(true),
+				Tags: k.tags(fmt.Sprintf("server-%d-root", i)),
 			},
 			UserData:                userData,
 			UserDataReplaceOnChange: pulumi.Bool(true),
 			Tags:                    k.tags(fmt.Sprintf("server-%d", i)),
-			VolumeTags:              k.tags(fmt.Sprintf("server-%d", i)),
 		}, k.parent, pulumi.DependsOn(after),
 			// The address is fixed, so the old server must go before its successor starts.
 			pulumi.DeleteBeforeReplace(true),

@@ -19,6 +19,18 @@ const (
 	bootstrapPath = "/usr/local/sbin/outside-in-k3s-bootstrap"
 	envFilePath   = "/etc/outside-in/k3s.env"
 	k3sConfigPath = "/etc/rancher/k3s/config.yaml"
+	// K3sDataDir is k3s's data directory (its default); ServerDataMount is where a server's
+	// data volume is mounted, the datastore and certificates k3s keeps under server/.
+	K3sDataDir      = "/var/lib/rancher/k3s"
+	ServerDataMount = K3sDataDir + "/server"
+	// KubeletConfigDir is the directory k3s (v1.32 and later) passes to the kubelet as
+	// --config-dir. k3s writes its own defaults there as 00-k3s-defaults.conf on every start,
+	// with graceful shutdown off, and leaves other files alone; the kubelet merges *.conf in
+	// lexical order, so a later name overrides k3s's defaults.
+	KubeletConfigDir = K3sDataDir + "/agent/etc/kubelet.conf.d"
+	// kubeletShutdownDropIn sorts after every name k3s writes there (00-, 10-cli-config.conf,
+	// 20-cli-config-dir/).
+	kubeletShutdownDropIn = KubeletConfigDir + "/50-outside-in-shutdown.conf"
 	// DataDevice is the device name the server's data volume is attached as; on Nitro instances
 	// it is an NVMe device that Amazon Linux links to this name.
 	DataDevice = "/dev/sdf"
@@ -55,11 +67,10 @@ func (n K3sNode) K3sConfig() map[string]any {
 		"protect-kernel-defaults": true,
 	}
 	if n.Role == "agent" {
-		kubelet := []any{}
-		for _, a := range agentKubeletArgs {
-			kubelet = append(kubelet, a)
-		}
-		cfg["kubelet-arg"] = kubelet
+		// EC2 gives a new instance the hostname of its private address, which a terminated
+		// agent may have had: k3s refuses a node whose name is registered with another node
+		// password. A random suffix, kept in /etc/rancher/node/id, makes each agent's name its own.
+		cfg["with-node-id"] = true
 		return cfg
 	}
 	for k, v := range map[string]any{
@@ -83,11 +94,18 @@ func (n K3sNode) K3sConfig() map[string]any {
 	return cfg
 }
 
-// agentKubeletArgs make an agent's kubelet shut down gracefully when EC2 stops or terminates the
-// instance (an instance refresh, a spot interruption, a scale-in): its pods are stopped, so
-// their Deployments start them on other agents at once, instead of minutes later when the
-// node is found NotReady.
-var agentKubeletArgs = []string{"shutdown-grace-period=60s", "shutdown-grace-period-critical-pods=20s"}
+// KubeletShutdown is the KubeletConfiguration drop-in that makes an agent's kubelet shut down
+// gracefully when EC2 stops or terminates the instance (an instance refresh, a spot
+// interruption, a scale-in): its pods are stopped, so their Deployments start them on other
+// agents at once, instead of minutes later when the node is found NotReady. These are
+// configuration fields, not kubelet flags: as kubelet-arg the kubelet would not start.
+func KubeletShutdown() string {
+	return `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+shutdownGracePeriod: 60s
+shutdownGracePeriodCriticalPods: 20s
+`
+}
 
 // JoinServers are the servers a node may join, the first server first ("" for the first
 // server, which starts the cluster).
@@ -142,18 +160,19 @@ func K3sServerFiles() []string {
 	return append(out, "service.key")
 }
 
-// systemdUnit runs k3s as install.sh's unit does.
+// systemdUnit runs k3s as install.sh's unit does. A server's unit needs its data volume: without
+// it k3s would start a new, empty cluster on the root volume.
 func (n K3sNode) systemdUnit() string {
-	kind := "exec"
+	kind, mounts := "exec", ""
 	if n.Role == "server" {
-		kind = "notify"
+		kind, mounts = "notify", "RequiresMountsFor="+ServerDataMount+"\n"
 	}
 	return fmt.Sprintf(`[Unit]
 Description=Lightweight Kubernetes (k3s %[1]s, outside-in)
 Documentation=https://docs.k3s.io
 Wants=network-online.target
 After=network-online.target
-
+%[3]s
 [Service]
 Type=%[2]s
 KillMode=process
@@ -171,7 +190,7 @@ ExecStart=/usr/local/bin/k3s %[1]s
 
 [Install]
 WantedBy=multi-user.target
-`, n.Role, kind)
+`, n.Role, kind, mounts)
 }
 
 // UserData renders the node's cloud-config: the settings, k3s's config, the sysctls, the unit
@@ -184,16 +203,17 @@ func (n K3sNode) UserData() (string, error) {
 	file := func(path, perms, content string) map[string]any {
 		return map[string]any{"path": path, "permissions": perms, "owner": "root:root", "content": content}
 	}
-	doc := map[string]any{
-		"write_files": []any{
-			file(envFilePath, "0644", n.Env()),
-			file(k3sConfigPath, "0600", string(config)),
-			file("/etc/sysctl.d/90-kubelet.conf", "0644", kubeletSysctls),
-			file("/etc/systemd/system/k3s.service", "0644", n.systemdUnit()),
-			file(bootstrapPath, "0755", BootstrapScript),
-		},
-		"runcmd": []any{[]any{bootstrapPath}},
+	files := []any{
+		file(envFilePath, "0644", n.Env()),
+		file(k3sConfigPath, "0600", string(config)),
+		file("/etc/sysctl.d/90-kubelet.conf", "0644", kubeletSysctls),
+		file("/etc/systemd/system/k3s.service", "0644", n.systemdUnit()),
+		file(bootstrapPath, "0755", BootstrapScript),
 	}
+	if n.Role == "agent" {
+		files = append(files, file(kubeletShutdownDropIn, "0600", KubeletShutdown()))
+	}
+	doc := map[string]any{"write_files": files, "runcmd": []any{[]any{bootstrapPath}}}
 	body, err := yaml.Marshal(doc)
 	if err != nil {
 		return "", err

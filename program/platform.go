@@ -45,7 +45,6 @@ func exportPlatform(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) error 
 	return nil
 }
 
-
 // newCIRoles gives the repository's workflows three roles. The environments role (pull requests
 // and main) can do nothing in AWS; its access entry puts it in EnvironmentsGroup, enough to
 // create and remove environment stacks. The read-only role (the same workflows) previews and

@@ -48,7 +48,7 @@ var (
 	// condition, so it takes the safe ones.
 	githubEnvironment = regexp.MustCompile(`^[A-Za-z0-9 ._-]{1,255}$`)
 	stackReference    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
-	ownerName         = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._@-]{0,61}[A-Za-z0-9])?$`)
+	ownerName         = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._@-]{0,61}[A-Za-z0-9])?(\[bot\])?$`)
 	oidcProviderArn   = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
 	bucketName        = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 )
@@ -432,7 +432,7 @@ func (c Config) validateExisting(v *validator) {
 // validateLifecycle checks the owner and expiry cmd/env gives an ephemeral stack.
 func (c Config) validateLifecycle(v *validator) {
 	if c.Owner != "" && !ownerName.MatchString(c.Owner) {
-		v.add(KeyOwner, c.Owner, "must be at most 63 letters, digits, - _ . or @, starting and ending with a letter or digit (it becomes a label)")
+		v.add(KeyOwner, c.Owner, "must be at most 63 letters, digits, - _ . or @, starting and ending with a letter or digit, optionally followed by [bot] (it becomes a label, the brackets made _)")
 	}
 	if c.ExpiresAt != "" {
 		if _, err := time.Parse(time.RFC3339, c.ExpiresAt); err != nil {

@@ -71,6 +71,11 @@ func TestK3sNodesArePrivateAndHardened(t *testing.T) {
 		assert.Equal(t, true, s.In("rootBlockDevice", "encrypted"))
 		assert.Equal(t, "gp3", s.In("rootBlockDevice", "volumeType"))
 		assert.Equal(t, true, s.In("userDataReplaceOnChange"))
+		// volumeTags would tag the attached data volume too, fighting its own tags on every
+		// update: the root volume is tagged on its own.
+		assert.Nil(t, s.In("volumeTags"), "%s: no volumeTags while a separate, tagged volume is attached", s.Name)
+		assert.Equal(t, text(t, s.In("tags", "Name"))+"-root", s.In("rootBlockDevice", "tags", "Name"))
+		assert.NotEmpty(t, s.In("rootBlockDevice", "tags", "outside-in:stack"), "%s's root volume has the stack's tags", s.Name)
 	}
 	assert.Len(t, azs, 3, "three servers in three AZs")
 
@@ -95,6 +100,7 @@ func TestK3sNodesArePrivateAndHardened(t *testing.T) {
 		require.NotNil(t, volume)
 		assert.Equal(t, subnets[text(t, server.In("subnetId"))].az, volume.In("availabilityZone"), "a volume attaches only in its AZ")
 		assert.Equal(t, true, volume.In("encrypted"))
+		assert.Equal(t, text(t, server.In("tags", "Name"))+"-data", volume.In("tags", "Name"), "the data volume carries its own tags")
 		assert.Equal(t, true, a.In("stopInstanceBeforeDetaching"), "a replaced server's datastore is not forced off a running instance")
 	}
 

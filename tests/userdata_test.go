@@ -164,6 +164,7 @@ func TestUserDataSaysWhatTheClusterNeeds(t *testing.T) {
 		assert.Equal(t, []any{"CriticalAddonsOnly=true:NoExecute"}, s.k3s["node-taint"])
 		assert.Equal(t, true, s.k3s["secrets-encryption"])
 		assert.Nil(t, s.k3s["server"], "the join address is chosen at boot")
+		assert.Nil(t, s.k3s["with-node-id"], "a server keeps its name: its replacement takes over its node")
 		if i == 0 {
 			assert.Equal(t, true, s.k3s["cluster-init"], "the first server starts embedded etcd")
 			assert.NotContains(t, s.files["/etc/outside-in/k3s.env"], "JOIN_SERVERS", "the first server joins none")
@@ -185,8 +186,10 @@ func TestUserDataSaysWhatTheClusterNeeds(t *testing.T) {
 	}
 	assert.Nil(t, agents.k3s["server"], "the join address is chosen at boot")
 	assert.Contains(t, agents.files["/etc/outside-in/k3s.env"], `JOIN_SERVERS="`+strings.Join(addresses, " ")+`"`, "agents join any server")
-	assert.Equal(t, []any{"shutdown-grace-period=60s", "shutdown-grace-period-critical-pods=20s"}, agents.k3s["kubelet-arg"],
+	assert.Nil(t, agents.k3s["kubelet-arg"], "kubelet settings are a KubeletConfiguration drop-in, not flags")
+	assert.Equal(t, cluster.KubeletShutdown(), agents.files[cluster.KubeletConfigDir+"/50-outside-in-shutdown.conf"],
 		"an agent stopped by EC2 stops its pods, so they start elsewhere at once")
+	assert.Equal(t, true, agents.k3s["with-node-id"], "each agent registers under a name of its own")
 	assert.Equal(t, "/etc/rancher/k3s/token", agents.k3s["token-file"])
 	assert.Nil(t, agents.k3s["disable"], "agents take no server flags")
 	assert.Contains(t, agents.files["/etc/outside-in/k3s.env"], `ROLE="agent"`)
@@ -203,59 +206,4 @@ func TestUserDataGolden(t *testing.T) {
 	require.Len(t, servers, 1)
 	golden(t, "k3s.server-0.cloud-config.yaml", []byte(servers[0].raw))
 	golden(t, "k3s.agent.cloud-config.yaml", []byte(agents.raw))
-}
-
-// The bootstrap's functions, run by bash with stand-ins for aws and curl. A failed or empty
-// Parameter Store read fails, so the retry tries again and no empty token or CA file is ever
-// written; a joining node joins the first server that answers, whichever that is.
-func TestBootstrapFunctions(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
-	require.NoError(t, os.Mkdir(bin, 0o755))
-	script := filepath.Join(dir, "bootstrap.sh")
-	require.NoError(t, os.WriteFile(script, []byte(cluster.BootstrapScript), 0o755))
-	stub := func(name, body string) {
-		t.Helper()
-		require.NoError(t, os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/bash\n"+body+"\n"), 0o755))
-	}
-	sh := func(body string) (string, error) {
-		t.Helper()
-		cmd := exec.Command("bash", "-c", "source "+script+"; "+body)
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "CONFIG_DIR="+filepath.Join(dir, "etc"),
-			"RETRY_DELAY=0", "AWS_REGION=eu-central-1", "PARAMETER_PREFIX=/outside-in-k3s/k3s/server")
-		out, err := cmd.Output()
-		return string(out), err
-	}
-	token := filepath.Join(dir, "token")
-
-	stub("aws", "exit 255")
-	_, err := sh("parameter server/token")
-	assert.Error(t, err, "Parameter Store did not answer")
-	_, err = sh("RETRY_ATTEMPTS=3 write_parameter server/token " + token)
-	assert.Error(t, err)
-	assert.NoFileExists(t, token, "no token file from a failed read")
-
-	stub("aws", "echo")
-	_, err = sh("parameter server/token")
-	assert.Error(t, err, "an empty value is a failure")
-
-	stub("aws", `[ "$*" = "ssm get-parameter --region eu-central-1 --with-decryption --name /outside-in-k3s/k3s/server/server/token --query Parameter.Value --output text" ] || exit 2; echo K10abc::server:secret`)
-	_, err = sh("write_parameter server/token " + token)
-	require.NoError(t, err)
-	got, err := os.ReadFile(token)
-	require.NoError(t, err)
-	assert.Equal(t, "K10abc::server:secret\n", string(got))
-	info, err := os.Stat(token)
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
-
-	// Only the second server answers: the node joins through it.
-	stub("curl", `for a in "$@"; do case "$a" in https://10.0.16.10:6443/cacerts) exit 0 ;; esac; done; exit 7`)
-	_, err = sh(`JOIN_SERVERS="10.0.0.10 10.0.16.10 10.0.32.10" choose_server`)
-	require.NoError(t, err)
-	join, err := os.ReadFile(filepath.Join(dir, "etc", "config.yaml.d", "20-join.yaml"))
-	require.NoError(t, err)
-	assert.Equal(t, "server: \"https://10.0.16.10:6443\"\n", string(join))
-	_, err = sh(`JOIN_SERVERS="10.0.0.10 10.0.32.10" RETRY_ATTEMPTS=2 retry choose_server`)
-	assert.Error(t, err, "no server answers")
 }

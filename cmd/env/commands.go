@@ -23,9 +23,12 @@ const usage = `usage:
         destroy an ephemeral stack's resources and remove the stack.
   env list
         list the ephemeral stacks: owner, age, expiry, URLs.
-  env reap [--dry-run] [--platform ORG/PROJECT/STACK]
+  env reap [--dry-run] [--platform ORG/PROJECT/STACK] [--scope pull-requests|trusted]
         destroy and remove every ephemeral stack whose expiry has passed; never a platform,
         never a stack env up did not make. --dry-run lists what it would remove.
+        --scope pull-requests takes only the pr-* stacks, whose state pull requests can write:
+        it deletes each environment's namespace through the platform's cluster and never
+        destroys from that state; --scope trusted takes every other stack.
 
 The backend is $PULUMI_BACKEND_URL; secrets use $PULUMI_CONFIG_PASSPHRASE (or its _FILE).
 `
@@ -42,8 +45,9 @@ type command struct {
 	up     envlife.UpRequest
 	stack  string
 	dryRun bool
-	// platform is reap's --platform.
+	// platform and scope are reap's --platform and --scope.
 	platform string
+	scope    string
 }
 
 // parse reads a command line. Flags may come before or after NAME.
@@ -67,6 +71,7 @@ func parse(args []string, getenv func(string) string) (command, error) {
 	case "reap":
 		fs.BoolVar(&c.dryRun, "dry-run", false, "")
 		fs.StringVar(&c.platform, "platform", getenv(EnvPlatformStack), "")
+		fs.StringVar(&c.scope, "scope", "", "")
 	default:
 		return command{}, fmt.Errorf("unknown command %q (want up, down, list or reap)", c.name)
 	}
@@ -94,6 +99,13 @@ func parse(args []string, getenv func(string) string) (command, error) {
 	default:
 		if len(names) != 0 {
 			return command{}, fmt.Errorf("%s takes no arguments, got %q", c.name, strings.Join(names, " "))
+		}
+	}
+	if c.name == "reap" {
+		switch envlife.Scope(c.scope) {
+		case envlife.ScopeAll, envlife.ScopePullRequests, envlife.ScopeTrusted:
+		default:
+			return command{}, fmt.Errorf("reap: --scope %q: want %s or %s", c.scope, envlife.ScopePullRequests, envlife.ScopeTrusted)
 		}
 	}
 	if c.name == "up" {
@@ -138,7 +150,7 @@ func (c command) exec(ctx context.Context, m lifecycle, out io.Writer) error {
 		}
 		printList(out, infos, time.Now().UTC())
 	case "reap":
-		report, err := m.Reap(ctx, envlife.ReapOptions{DryRun: c.dryRun, Platform: c.platform})
+		report, err := m.Reap(ctx, envlife.ReapOptions{DryRun: c.dryRun, Platform: c.platform, Scope: envlife.Scope(c.scope)})
 		printReport(out, report)
 		return err
 	}

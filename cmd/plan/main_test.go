@@ -37,7 +37,7 @@ func TestDefaultPrintsTheDevTreeAndPaths(t *testing.T) {
 	assert.Contains(t, out, "dead node out of rotation in ≤ 13 s")
 	// The tree ends with the estimate: what the stack costs and how long its first deploy takes.
 	assert.Regexp(t, `\ncost: \$0\.\d+/h \(\$\d+ per 30-day month\) in eu-central-1 `, out)
-	assert.Regexp(t, `\nfirst deploy: ~\d+ min: eks cluster cluster-eks \d+ → .*node group cluster-nodes`, out)
+	assert.Regexp(t, `\nfirst deploy: ~\d+ min: eks cluster cluster-eks [\d.]+ → .*node group cluster-nodes`, out)
 	assert.NotContains(t, out, "unpriced", "the dev stack is fully priced")
 }
 

@@ -72,7 +72,8 @@ const (
 
 // deleteUnreachable lets pulumi-kubernetes drop resources from the state when their cluster no
 // longer answers. Without it, an environment whose platform cluster was destroyed first could
-// never be destroyed: every delete would fail on an unreachable API server.
+// never be destroyed; with it, any refusal (a 401, a timeout) counts as "cluster gone", so it is
+// set only when the cluster verifiably no longer exists (see clusterOf).
 const deleteUnreachable = "PULUMI_K8S_DELETE_UNREACHABLE"
 
 // Manager runs lifecycle operations on the stacks of one project and backend.
@@ -90,6 +91,12 @@ type Manager struct {
 	Progress io.Writer
 	// Now is the clock; nil means time.Now. Tests set it to make stacks expire.
 	Now func() time.Time
+	// LookupHost resolves a cluster endpoint's name; nil means the system's resolver. Only a
+	// name that does not exist (NXDOMAIN) counts as a cluster gone.
+	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// RemoveNamespace deletes an environment's namespace through a kubeconfig and waits until it
+	// is gone; nil means through client-go.
+	RemoveNamespace func(ctx context.Context, kubeconfig, namespace string) error
 }
 
 func (m *Manager) now() time.Time {

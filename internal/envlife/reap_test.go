@@ -56,12 +56,12 @@ func TestReapDryRunThenSweep(t *testing.T) {
 	all := []string{"pr-1", "pr-2", "dev-fresh", "scratch", "platform"}
 	require.ElementsMatch(t, all, leaves(w.stacks()))
 
-	dry, err := w.manager(now).Reap(context.Background(), ReapOptions{DryRun: true})
+	dry, err := w.manager(now).Reap(context.Background(), ReapOptions{DryRun: true, Platform: testPlatform})
 	require.NoError(t, err)
 	require.True(t, dry.DryRun)
 	assert.ElementsMatch(t, all, leaves(w.stacks()), "a dry run removes nothing")
 
-	report, err := w.manager(now).Reap(context.Background(), ReapOptions{})
+	report, err := w.manager(now).Reap(context.Background(), ReapOptions{Platform: testPlatform})
 	require.NoError(t, err)
 	require.Len(t, report.Verdicts, 5)
 	got := verdicts(report)
@@ -143,7 +143,7 @@ func TestReapSkipsALockedStackAndGoesOn(t *testing.T) {
 		assert.False(t, s.UpdateInProgress, "the file backend reports no update in progress, even for %s", s.Name)
 	}
 
-	report, err := w.manager(now).Reap(context.Background(), ReapOptions{})
+	report, err := w.manager(now).Reap(context.Background(), ReapOptions{Platform: testPlatform})
 	require.NoError(t, err, "a locked stack is not a failure")
 	got := verdicts(report)
 	require.Len(t, got, 3)
@@ -161,7 +161,7 @@ func TestReapSkipsALockedStackAndGoesOn(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the held update did not finish within 60s of its release")
 	}
-	report, err = w.manager(now).Reap(context.Background(), ReapOptions{})
+	report, err = w.manager(now).Reap(context.Background(), ReapOptions{Platform: testPlatform})
 	require.NoError(t, err)
 	assert.Equal(t, Removed, verdicts(report)["lock-me"].Outcome, "the next sweep takes it")
 	assert.Empty(t, w.stacks())
@@ -193,17 +193,27 @@ func TestReapKeepsThePlatformNamedByFlag(t *testing.T) {
 	assert.Equal(t, Removed, verdicts(report)["shared"].Outcome)
 }
 
-func TestReapKeepsAStackWithABadExpiry(t *testing.T) {
+// A stack with the marker but no readable expires-at (the tags are written one call at a
+// time) is never kept silently: it is taken once its created-at is MaxTTL past, kept with the
+// date it will be taken until then, and without either date it fails the sweep.
+func TestReapDatesAStackWithoutAReadableExpiry(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
+	now := time.Now().UTC()
+	old := now.Add(-MaxTTL - time.Hour).Format(time.RFC3339)
 	w.plainStack("odd", nil, map[string]string{TagKind: string(KindEnvironment), TagExpiresAt: "next tuesday"})
-	w.plainStack("undated", nil, map[string]string{TagKind: string(KindEnvironment)})
-	report, err := w.manager(time.Now()).Reap(context.Background(), ReapOptions{})
-	require.NoError(t, err)
+	w.plainStack("undated-old", nil, map[string]string{TagKind: string(KindEnvironment), TagCreatedAt: old})
+	w.plainStack("undated-new", nil, map[string]string{TagKind: string(KindEnvironment), TagCreatedAt: now.Format(time.RFC3339)})
+	report, err := w.manager(now).Reap(context.Background(), ReapOptions{Platform: testPlatform})
+	require.Error(t, err, "a stack that cannot be dated fails the sweep")
+	assert.Contains(t, err.Error(), "odd: "+TagExpiresAt+` tag "next tuesday" is not an RFC 3339 time, and no readable `+TagCreatedAt)
 	got := verdicts(report)
-	require.Len(t, got, 2)
-	assert.Equal(t, Kept, got["odd"].Outcome)
-	assert.Contains(t, got["odd"].Reason, "not an RFC 3339 time")
-	assert.Equal(t, Kept, got["undated"].Outcome)
-	assert.Contains(t, got["undated"].Reason, "no "+TagExpiresAt+" tag")
+	require.Len(t, got, 3)
+	assert.Equal(t, Failed, got["odd"].Outcome)
+	assert.Equal(t, Removed, got["undated-old"].Outcome, got["undated-old"].Reason)
+	assert.Contains(t, got["undated-old"].Reason, "longer than any stack may live")
+	assert.Equal(t, Kept, got["undated-new"].Outcome)
+	assert.Contains(t, got["undated-new"].Reason, "taken at "+TagCreatedAt+" + 336h0m0s")
+	assert.ElementsMatch(t, []string{"odd", "undated-new"}, leaves(w.stacks()))
+	t.Logf("sweep:\n%s", render(report))
 }

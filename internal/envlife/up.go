@@ -25,7 +25,7 @@ const MaxTTL = 14 * 24 * time.Hour
 // The program's own rules for owner (program.validateLifecycle) and platformStack: checked
 // here too, so that a bad value stops env up before any stack is created.
 var (
-	ownerPattern    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._@-]{0,61}[A-Za-z0-9])?$`)
+	ownerPattern    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._@-]{0,61}[A-Za-z0-9])?(\[bot\])?$`)
 	stackRefPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 )
 
@@ -61,7 +61,7 @@ func (r UpRequest) Validate() error {
 		errs = append(errs, fmt.Errorf("stack name %q: %w", r.Stack, err))
 	}
 	if !ownerPattern.MatchString(r.Owner) {
-		errs = append(errs, fmt.Errorf("owner %q: must be 1-63 letters, digits, - _ . or @, starting and ending with a letter or digit", r.Owner))
+		errs = append(errs, fmt.Errorf("owner %q: must be 1-63 letters, digits, - _ . or @, starting and ending with a letter or digit, optionally followed by [bot] (a GitHub App, e.g. renovate[bot])", r.Owner))
 	}
 	if r.TTL <= 0 || r.TTL > MaxTTL {
 		errs = append(errs, fmt.Errorf("ttl %s: must be more than 0 and at most %s", r.TTL, MaxTTL))

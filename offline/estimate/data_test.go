@@ -1,6 +1,9 @@
 package estimate
 
 import (
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -64,4 +67,33 @@ func TestFreeAndPricedTypesAreDisjoint(t *testing.T) {
 	for typ, why := range p.FreeTypes {
 		assert.NotEmpty(t, strings.TrimSpace(why), "%s needs a reason to be free", typ)
 	}
+}
+
+// The EKS control plane's range is the one its dated source measured: the fastest and slowest
+// creation times it lists, in minutes.
+func TestEKSClusterRangeIsTheMeasuredOne(t *testing.T) {
+	d := DefaultDurations()
+	var cluster *TypeDuration
+	for i := range d.Types {
+		if d.Types[i].Type == "aws:eks/cluster:Cluster" {
+			cluster = &d.Types[i]
+		}
+	}
+	require.NotNil(t, cluster)
+	var what string
+	for _, s := range d.Sources {
+		if s.ID == cluster.Source {
+			what = s.What
+		}
+	}
+	require.Contains(t, what, "https://", "the source says where it was read")
+	var seconds []float64
+	for _, m := range regexp.MustCompile(`(\d{3}\.\d{2})`).FindAllString(what, -1) {
+		v, err := strconv.ParseFloat(m, 64)
+		require.NoError(t, err)
+		seconds = append(seconds, v)
+	}
+	require.GreaterOrEqual(t, len(seconds), 10, "the source lists its measurements: %s", what)
+	assert.InDelta(t, slices.Min(seconds)/60, cluster.Min, 0.05, "the fastest measured create")
+	assert.InDelta(t, slices.Max(seconds)/60, cluster.Max, 0.05, "the slowest measured create")
 }
