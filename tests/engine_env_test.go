@@ -1,0 +1,99 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/outside-in/outside-in/internal/envlife"
+)
+
+// An environment's whole life on the real engine, driven by the environments identity (the
+// platform's environments kubeconfig, a client certificate of the group), as `env up` runs it:
+// up (every Deployment Available, Traefik reading every Ingress and publishing its status), a
+// second up that changes nothing but the expiry it renews, an update (replicas, image, an app
+// added) applied in place, env down leaving no namespace, object or stack; then env down with
+// refused credentials failing with the namespace intact, and an environment whose platform is
+// gone removed all the same.
+func TestEnvironmentLifecycleOnTheEngine(t *testing.T) {
+	w := newEngineWorld(t)
+	ctx := context.Background()
+	c := w.cp.Clientset()
+	const stack, ns = "pr-42", "env-pr-42"
+	up := func(now time.Time) (envlife.Info, time.Duration) {
+		t.Helper()
+		begin := time.Now()
+		info, err := w.manager(now).Up(ctx, envlife.UpRequest{Stack: stack, Owner: "renovate[bot]", TTL: 24 * time.Hour, Platform: enginePlatform})
+		require.NoError(t, err, "env up %s", stack)
+		return info, time.Since(begin)
+	}
+
+	// A fresh environment of two apps.
+	w.apps(stack, `[{"name": "web"}, {"name": "api", "healthPath": "/index.html"}]`)
+	now := time.Now().UTC()
+	info, took := up(now)
+	t.Logf("benchmark: env up of a fresh two-app environment took %s", took.Round(10*time.Millisecond))
+	assert.Equal(t, map[string]string{"web": "https://web-pr-42." + envDomain + "/", "api": "https://api-pr-42." + envDomain + "/"}, info.URLs)
+	for _, d := range []string{"web", "api"} {
+		got, err := c.AppsV1().Deployments(ns).Get(ctx, d, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, *got.Spec.Replicas, got.Status.AvailableReplicas, "%s available", d)
+		ing, err := c.NetworkingV1().Ingresses(ns).Get(ctx, d, metav1.GetOptions{})
+		require.NoError(t, err)
+		require.NotEmpty(t, ing.Status.LoadBalancer.Ingress, "Traefik published %s's status", d)
+		assert.Equal(t, w.lbName, ing.Status.LoadBalancer.Ingress[0].Hostname)
+	}
+	routers := w.traefik.routers(t)
+	for _, app := range []string{"web", "api"} {
+		rule := fmt.Sprintf(`Host("%s-pr-42.%s") && PathPrefix("/")`, app, envDomain)
+		assert.Equal(t, "enabled", routers[rule], "Traefik built a router for %s; it has %v", app, routers)
+	}
+	namespace, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	require.NoError(t, err)
+	uid := namespace.UID
+	assert.Equal(t, "renovate_bot", namespace.Labels["outside-in/owner"], "a bot's name made a label value")
+
+	// A second up renews the expiry and changes nothing else.
+	before := w.resourceVersions(ns)
+	_, took = up(now.Add(time.Minute))
+	t.Logf("benchmark: a second env up took %s", took.Round(10*time.Millisecond))
+	changes := w.lastUpdate(stack)
+	assert.Equal(t, 1, changes["update"], "only the namespace, which carries the expiry: %v", changes)
+	assert.Zero(t, changes["create"]+changes["delete"]+changes["replace"], "%v", changes)
+	assert.Equal(t, before, w.resourceVersions(ns), "no object but the namespace was written")
+	namespace, err = c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, now.Add(time.Minute+24*time.Hour).Truncate(time.Second).Format("20060102T150405Z"), namespace.Labels["outside-in/expires-at"])
+
+	// An update: more replicas, another image, an app added; in place.
+	w.apps(stack, `[{"name": "web", "replicas": 3, "image": "httpd:2.4.66"}, {"name": "api", "healthPath": "/index.html"}, {"name": "docs"}]`)
+	_, took = up(now.Add(2 * time.Minute))
+	t.Logf("benchmark: an env up that adds an app took %s", took.Round(10*time.Millisecond))
+	changes = w.lastUpdate(stack)
+	assert.Zero(t, changes["replace"]+changes["delete"], "nothing replaced or deleted: %v", changes)
+	namespace, err = c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, uid, namespace.UID, "the namespace is the same one")
+	web, err := c.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(3), web.Status.AvailableReplicas)
+	assert.Equal(t, "httpd:2.4.66", web.Spec.Template.Spec.Containers[0].Image)
+	_, err = c.AppsV1().Deployments(ns).Get(ctx, "docs", metav1.GetOptions{})
+	require.NoError(t, err)
+
+	// env down: nothing left.
+	begin := time.Now()
+	require.NoError(t, w.manager(now).Down(ctx, stack))
+	t.Logf("benchmark: env down took %s", time.Since(begin).Round(10*time.Millisecond))
+	require.Eventually(t, func() bool { return w.namespaceGone(ns) }, time.Minute, 200*time.Millisecond, "namespace %s is gone", ns)
+	_, err = os.Stat(filepath.Join(w.dir, "Pulumi."+stack+".yaml"))
+	assert.True(t, os.IsNotExist(err), "the stack file env up wrote is gone")
+	assert.NotContains(t, w.pulumi("stack", "ls", "--json"), stack)
+}

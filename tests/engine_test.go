@@ -1,0 +1,221 @@
+package tests
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/outside-in/outside-in/guardrails"
+	"github.com/outside-in/outside-in/ingress"
+	"github.com/outside-in/outside-in/internal/envlife"
+	"github.com/outside-in/outside-in/internal/envlife/clitest"
+	"github.com/outside-in/outside-in/offline/kubeapi"
+	"github.com/outside-in/outside-in/program"
+)
+
+// engineWorld is a platform for environment stacks on the real engine: a control plane with
+// the platform's nodes, guardrails and controller (real Traefik), a file backend, the real
+// Pulumi CLI with the real pulumi-kubernetes provider installed, the project's Pulumi.yaml in
+// a directory of the test's own, and a platform stand-in stack: an inline program that exports
+// what a platform exports (the StackReference path is the real one), its environments
+// kubeconfig a client certificate of the environments group.
+type engineWorld struct {
+	t        *testing.T
+	cp       *kubeapi.ControlPlane
+	traefik  *traefik
+	dir      string
+	env      map[string]string
+	cli      auto.PulumiCommand
+	lbName   string
+	platform map[string]string // outputs of the platform stand-in, by name
+}
+
+const enginePlatform = "organization/outside-in/platform"
+
+func newEngineWorld(t *testing.T) *engineWorld {
+	t.Helper()
+	cli := clitest.CLI(t)
+	vars, _ := clitest.Backend(t)
+	provider, err := filepath.Abs(filepath.Join(root, ".tools", "bin", "pulumi-resource-kubernetes"))
+	require.NoError(t, err)
+	if _, err := os.Stat(provider); err != nil {
+		t.Fatalf("no pulumi-kubernetes provider at %s: run scripts/install-provider.sh", provider)
+	}
+	// The provider is the one installed below, at the version the SDK asks for, not whatever
+	// pulumi-resource-kubernetes is on PATH (the CLI puts .tools/bin there).
+	vars["PULUMI_IGNORE_AMBIENT_PLUGINS"] = "true"
+	w := &engineWorld{t: t, cli: cli, env: vars, dir: t.TempDir()}
+	// The plugin version the program's SDK asks the engine for.
+	w.pulumi("plugin", "install", "resource", "kubernetes", kubernetesPluginVersion(t), "--file", provider)
+	pulumiYAML, err := os.ReadFile(filepath.Join(root, "Pulumi.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(w.dir, "Pulumi.yaml"), pulumiYAML, 0o644))
+
+	w.cp = kubeapi.StartControlPlane(t)
+	ctx := t.Context()
+	platform := stack(t, "platform")
+	require.NoError(t, w.cp.AddNodes(ctx, nodeSet(t, platform, nil)))
+	res := run(t, platform)
+	objs, err := res.KubernetesObjects()
+	require.NoError(t, err)
+	for _, o := range objs {
+		if o["kind"] == "Namespace" {
+			require.NoError(t, w.cp.Apply(ctx, &unstructured.Unstructured{Object: o}))
+		}
+	}
+	envKubeconfig, err := w.cp.Kubeconfig("ci-environments", guardrails.EnvironmentsGroup)
+	require.NoError(t, err)
+	applyGuardrails(t, w.cp.Server, objs, clientOf(t, envKubeconfig))
+	values := object(t, controllerRelease(t, res).In("values"))
+	w.lbName = text(t, get(values, "providers", "kubernetesIngress", "ingressEndpoint", "hostname"))
+	w.traefik = startTraefik(t, w.cp, values)
+	w.platform = map[string]string{
+		program.OutputEnvDomain:             envDomain,
+		program.OutputEnvironmentKubeconfig: string(envKubeconfig),
+		program.OutputIngressClass:          ingress.IngressClass,
+		program.OutputControllerNamespace:   ingress.ControllerNamespace,
+	}
+	w.upPlatform("platform", w.platform)
+	return w
+}
+
+// kubernetesPluginVersion is the pulumi-kubernetes SDK version go.mod requires.
+func kubernetesPluginVersion(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/pulumi/pulumi-kubernetes/sdk/v4").Output()
+	require.NoError(t, err)
+	return strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
+}
+
+// pulumi runs the CLI in the project directory with the world's environment.
+func (w *engineWorld) pulumi(args ...string) string {
+	w.t.Helper()
+	var env []string
+	for k, v := range w.env {
+		env = append(env, k+"="+v)
+	}
+	stdout, stderr, _, err := w.cli.Run(context.Background(), w.dir, nil, nil, nil, env, args...)
+	require.NoError(w.t, err, "pulumi %v: %s%s", args, stdout, stderr)
+	return stdout
+}
+
+// upPlatform makes (or updates) a platform stand-in stack exporting outputs; the kubeconfig is
+// a secret, as the real platform exports it.
+func (w *engineWorld) upPlatform(name string, outputs map[string]string) {
+	w.t.Helper()
+	ctx := context.Background()
+	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(w.dir), auto.Pulumi(w.cli), auto.EnvVars(w.env),
+		auto.Program(func(ctx *pulumi.Context) error {
+			for k, v := range outputs {
+				if k == program.OutputEnvironmentKubeconfig {
+					ctx.Export(k, pulumi.ToSecret(pulumi.String(v)))
+				} else {
+					ctx.Export(k, pulumi.String(v))
+				}
+			}
+			ctx.Export(program.OutputControllerPodLabels, pulumi.ToStringMap(ingress.ControllerSelector))
+			return nil
+		}))
+	require.NoError(w.t, err)
+	s, err := auto.UpsertStack(ctx, name, ws)
+	require.NoError(w.t, err)
+	_, err = s.Up(ctx)
+	require.NoError(w.t, err)
+}
+
+// manager runs the project's real program; its clock reads now.
+func (w *engineWorld) manager(now time.Time) *envlife.Manager {
+	return &envlife.Manager{WorkDir: w.dir, Program: program.Run, Pulumi: w.cli, EnvVars: w.env,
+		Now: func() time.Time { return now }}
+}
+
+// apps writes the environment's apps into its stack file, where a developer adds them.
+func (w *engineWorld) apps(stack, apps string) {
+	w.t.Helper()
+	path := filepath.Join(w.dir, "Pulumi."+stack+".yaml")
+	body, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		body = []byte("config:\n")
+	} else {
+		require.NoError(w.t, err)
+	}
+	var kept []string
+	skip := false
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "  outside-in:apps:") {
+			skip = true
+			continue
+		}
+		if skip && strings.HasPrefix(line, "    ") {
+			continue
+		}
+		skip = false
+		kept = append(kept, line)
+	}
+	out := strings.TrimRight(strings.Join(kept, "\n"), "\n") + "\n  outside-in:apps: " + apps + "\n"
+	require.NoError(w.t, os.WriteFile(path, []byte(out), 0o644))
+}
+
+// lastUpdate is the resource changes of the stack's last update, as the engine counted them.
+func (w *engineWorld) lastUpdate(stack string) map[string]int {
+	w.t.Helper()
+	ws, err := auto.NewLocalWorkspace(context.Background(), auto.WorkDir(w.dir), auto.Pulumi(w.cli), auto.EnvVars(w.env))
+	require.NoError(w.t, err)
+	s, err := auto.SelectStack(context.Background(), stack, ws)
+	require.NoError(w.t, err)
+	history, err := s.History(context.Background(), 1, 1)
+	require.NoError(w.t, err)
+	require.Len(w.t, history, 1)
+	require.NotNil(w.t, history[0].ResourceChanges)
+	return *history[0].ResourceChanges
+}
+
+// resourceVersions are the resource versions of the namespace's objects, by kind/name.
+func (w *engineWorld) resourceVersions(namespace string) map[string]string {
+	w.t.Helper()
+	ctx := w.t.Context()
+	c := w.cp.Clientset()
+	out := map[string]string{}
+	add := func(kind string, items []metav1.Object) {
+		for _, o := range items {
+			out[kind+"/"+o.GetName()] = o.GetResourceVersion()
+		}
+	}
+	deps, err := c.AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
+	require.NoError(w.t, err)
+	for i := range deps.Items {
+		add("Deployment", []metav1.Object{&deps.Items[i]})
+	}
+	svcs, err := c.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{})
+	require.NoError(w.t, err)
+	for i := range svcs.Items {
+		add("Service", []metav1.Object{&svcs.Items[i]})
+	}
+	ings, err := c.NetworkingV1().Ingresses(namespace).List(ctx, metav1.ListOptions{})
+	require.NoError(w.t, err)
+	for i := range ings.Items {
+		add("Ingress", []metav1.Object{&ings.Items[i]})
+	}
+	quotas, err := c.CoreV1().ResourceQuotas(namespace).List(ctx, metav1.ListOptions{})
+	require.NoError(w.t, err)
+	for i := range quotas.Items {
+		add("ResourceQuota", []metav1.Object{&quotas.Items[i]})
+	}
+	return out
+}
+
+func (w *engineWorld) namespaceGone(name string) bool {
+	_, err := w.cp.Clientset().CoreV1().Namespaces().Get(w.t.Context(), name, metav1.GetOptions{})
+	return apierrors.IsNotFound(err)
+}
