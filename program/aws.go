@@ -127,6 +127,10 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 
 	ctx.Export("urls", urls(cfg, hostInputs))
 	ctx.Export("loadBalancerDnsName", edge.LoadBalancerDNSName)
+	// What check compares the deployed path with: the region to read, and the clients the load
+	// balancer must admit.
+	ctx.Export("region", pulumi.String(facts.Region))
+	ctx.Export("allowedCidrs", pulumi.ToStringArray(cfg.AllowedCidrs))
 	ctx.Export("vpcId", vpc.VpcID)
 	ctx.Export("publicSubnetIds", vpc.PublicSubnetIDs)
 	ctx.Export("privateSubnetIds", vpc.PrivateSubnetIDs)

@@ -38,6 +38,7 @@ const settle = 45 * time.Second
 // serving (its PodDisruptionBudget respected) and brings every app back to all its replicas on
 // the other nodes; deleting the namespaces leaves nothing behind.
 func TestStacksRunOnTheControlPlane(t *testing.T) {
+	t.Parallel()
 	cp := kubeapi.StartControlPlane(t)
 	stacks := shippedStacks(t)
 	stacks = append(stacks, generatedStacks(t)...)

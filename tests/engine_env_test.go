@@ -23,6 +23,7 @@ import (
 // refused credentials failing with the namespace intact, and an environment whose platform is
 // gone removed all the same.
 func TestEnvironmentLifecycleOnTheEngine(t *testing.T) {
+	t.Parallel()
 	w := newEngineWorld(t)
 	ctx := context.Background()
 	c := w.cp.Clientset()

@@ -32,6 +32,7 @@ import (
 // run, deletes it: the attack is real); and an environment whose platform's cluster is gone is
 // removed all the same.
 func TestEnvironmentTeardownOnTheEngine(t *testing.T) {
+	t.Parallel()
 	w := newEngineWorld(t)
 	ctx := context.Background()
 	c := w.cp.Clientset()

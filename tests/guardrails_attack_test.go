@@ -325,6 +325,7 @@ func environmentAttacks(envDomain string) []attack {
 // own message, and allowed everything an environment's lifecycle needs. The quota it may not
 // lift is enforced by the real quota controller.
 func TestEnvironmentsIdentityOnTheControlPlane(t *testing.T) {
+	t.Parallel()
 	cp := kubeapi.StartControlPlane(t)
 	ctx := t.Context()
 	require.NoError(t, cp.AddNodes(ctx, []kubeapi.Node{
@@ -379,6 +380,7 @@ func TestEnvironmentsIdentityOnTheControlPlane(t *testing.T) {
 // stack generates (what its environmentKubeconfig output holds) as the identity. No
 // controller runs here; the quota's enforcement is the control plane test's.
 func TestK3sEnvironmentsCertificateIsConfinedOnAPIServer(t *testing.T) {
+	t.Parallel()
 	res := run(t, with(stack(t, "k3s"), map[string]string{"envDomain": k3sEnvDomain, "loadBalancer": "nlb"}))
 	c := readK3s(t, res)
 	srv := k3sAPIServer(t, c)

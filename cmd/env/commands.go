@@ -23,6 +23,10 @@ const usage = `usage:
         destroy an ephemeral stack's resources and remove the stack.
   env list
         list the ephemeral stacks: owner, age, expiry, URLs.
+  env check NAME [--wait 5m] [--format text|json]
+        walk the stack's request path hop by hop (for an environment: its platform's load
+        balancer, certificate and controller, then its own Ingresses, Services and pods) and
+        say where it breaks; exit status 1 when a path does not serve. --wait retries.
   env reap [--dry-run] [--platform ORG/PROJECT/STACK] [--scope pull-requests|trusted]
         destroy and remove every ephemeral stack whose expiry has passed; never a platform,
         never a stack env up did not make. --dry-run lists what it would remove.
@@ -48,6 +52,9 @@ type command struct {
 	// platform and scope are reap's --platform and --scope.
 	platform string
 	scope    string
+	// wait and format are check's --wait and --format.
+	wait   time.Duration
+	format string
 }
 
 // parse reads a command line. Flags may come before or after NAME.
@@ -68,12 +75,15 @@ func parse(args []string, getenv func(string) string) (command, error) {
 		fs.StringVar(&c.up.Platform, "platform", "", "")
 		fs.StringVar(&c.up.From, "from", "", "")
 	case "down", "list":
+	case "check":
+		fs.DurationVar(&c.wait, "wait", 0, "")
+		fs.StringVar(&c.format, "format", "text", "")
 	case "reap":
 		fs.BoolVar(&c.dryRun, "dry-run", false, "")
 		fs.StringVar(&c.platform, "platform", getenv(EnvPlatformStack), "")
 		fs.StringVar(&c.scope, "scope", "", "")
 	default:
-		return command{}, fmt.Errorf("unknown command %q (want up, down, list or reap)", c.name)
+		return command{}, fmt.Errorf("unknown command %q (want up, down, list, check or reap)", c.name)
 	}
 	rest := args[1:]
 	for {
@@ -91,7 +101,7 @@ func parse(args []string, getenv func(string) string) (command, error) {
 	}
 
 	switch c.name {
-	case "up", "down":
+	case "up", "down", "check":
 		if len(names) != 1 {
 			return command{}, fmt.Errorf("%s takes exactly one stack NAME, got %d", c.name, len(names))
 		}
@@ -100,6 +110,12 @@ func parse(args []string, getenv func(string) string) (command, error) {
 		if len(names) != 0 {
 			return command{}, fmt.Errorf("%s takes no arguments, got %q", c.name, strings.Join(names, " "))
 		}
+	}
+	if c.name == "check" && c.format != "text" && c.format != "json" {
+		return command{}, fmt.Errorf("check: --format %q: must be text or json", c.format)
+	}
+	if c.name == "check" && c.wait < 0 {
+		return command{}, errors.New("check: --wait must not be negative")
 	}
 	if c.name == "reap" {
 		switch envlife.Scope(c.scope) {
@@ -149,6 +165,8 @@ func (c command) exec(ctx context.Context, m lifecycle, out io.Writer) error {
 			return err
 		}
 		printList(out, infos, time.Now().UTC())
+	case "check":
+		return checkStack(ctx, m, c, out)
 	case "reap":
 		report, err := m.Reap(ctx, envlife.ReapOptions{DryRun: c.dryRun, Platform: c.platform, Scope: envlife.Scope(c.scope)})
 		printReport(out, report)

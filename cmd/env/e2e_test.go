@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,8 +17,8 @@ import (
 )
 
 // TestCommandsOnTheRealCLI runs list, reap --dry-run, reap and down as the binary does: the
-// project found upward from this directory (the repository's Pulumi.yaml), the CLI from
-// .tools/bin, the backend from PULUMI_BACKEND_URL. The stacks are made with a small inline
+// project found upward from the working directory (a copy of a project of its own), the CLI
+// named by OUTSIDE_IN_PULUMI, the backend from PULUMI_BACKEND_URL. The stacks are made with a small inline
 // program under the same project name, because the real program needs a cluster to deploy to;
 // none of these commands runs the program.
 func TestCommandsOnTheRealCLI(t *testing.T) {
@@ -26,19 +27,20 @@ func TestCommandsOnTheRealCLI(t *testing.T) {
 	for k, v := range vars {
 		t.Setenv(k, v)
 	}
-	for _, k := range []string{EnvPulumi, EnvPlatformStack} {
-		t.Setenv(k, "")
-	}
+	t.Setenv(EnvPlatformStack, "")
+	t.Setenv(EnvPulumi, filepath.Join(clitest.ToolsRoot(), "bin", "pulumi"))
+	// The commands find the project upward from the working directory: a directory of the
+	// test's own, never the checkout (the CLI writes Pulumi.<stack>.yaml where it runs).
+	project := clitest.Project(t, "outside-in")
+	t.Chdir(project)
 	maker := &envlife.Manager{
-		WorkDir: clitest.Project(t, "outside-in"), Pulumi: cli, EnvVars: vars,
+		WorkDir: project, Pulumi: cli, EnvVars: vars,
 		Program: func(ctx *pulumi.Context) error {
 			ctx.Export(envlife.OutputURLs, pulumi.StringMap{"web": pulumi.Sprintf("https://web-%s.env.test/", ctx.Stack())})
 			return nil
 		},
 	}
 	ctx := context.Background()
-	// Names no stack file in the repository has: `pulumi stack rm` deletes Pulumi.<stack>.yaml
-	// from the project directory.
 	for _, s := range []struct {
 		name string
 		ago  time.Duration

@@ -7,7 +7,8 @@
 //	env up NAME [--ttl 72h] [--owner WHO] [--platform ORG/PROJECT/STACK] [--from Pulumi.x.yaml]
 //	env down NAME
 //	env list
-//	env reap [--dry-run] [--platform ORG/PROJECT/STACK]
+//	env check NAME [--wait 5m] [--format text|json]
+//	env reap [--dry-run] [--platform ORG/PROJECT/STACK] [--scope pull-requests|trusted]
 //
 // Exit status: 0 on success, 1 when an operation failed, 2 for a usage or setup error.
 package main
@@ -55,6 +56,7 @@ type lifecycle interface {
 	Down(ctx context.Context, name string) error
 	List(ctx context.Context) ([]envlife.Info, error)
 	Reap(ctx context.Context, opts envlife.ReapOptions) (envlife.Report, error)
+	Outputs(ctx context.Context, stack string) (map[string]any, error)
 }
 
 // setupError is a problem with the environment env runs in (no backend, no project, no CLI):

@@ -12,16 +12,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/outside-in/outside-in/check"
 	"github.com/outside-in/outside-in/internal/envlife"
 )
 
 // recorder is a lifecycle that records what the commands asked of it.
 type recorder struct {
-	up     []envlife.UpRequest
-	down   []string
-	reap   []envlife.ReapOptions
-	report envlife.Report
-	err    error
+	up      []envlife.UpRequest
+	down    []string
+	reap    []envlife.ReapOptions
+	report  envlife.Report
+	outputs map[string]map[string]any
+	err     error
 }
 
 func (r *recorder) Up(_ context.Context, req envlife.UpRequest) (envlife.Info, error) {
@@ -41,6 +43,12 @@ func (r *recorder) Reap(_ context.Context, o envlife.ReapOptions) (envlife.Repor
 	r.reap = append(r.reap, o)
 	return r.report, r.err
 }
+
+func (r *recorder) Outputs(_ context.Context, stack string) (map[string]any, error) {
+	return r.outputs[stack], r.err
+}
+
+var defaultWalk = walk
 
 func env(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
 
@@ -133,4 +141,38 @@ func TestReapPrintsEachVerdict(t *testing.T) {
 	assert.Equal(t, "would remove pr-1: expired 3h0m0s ago", lines[0])
 	assert.Equal(t, "kept         platform: a platform (exports envDomain)", lines[1])
 	assert.Equal(t, "reap: would remove 1, kept 1, locked 0, failed 0", lines[2])
+
+	code, _, _ = runWith(rec, nil, "reap", "--scope", "pull-requests", "--platform", "organization/outside-in/platform")
+	require.Equal(t, 0, code)
+	assert.Equal(t, envlife.ScopePullRequests, rec.reap[1].Scope)
+	code, _, stderr := runWith(rec, nil, "reap", "--scope", "everything")
+	assert.Equal(t, 2, code, "an unknown scope is a usage error")
+	assert.Contains(t, stderr, `--scope "everything": want pull-requests or trusted`)
+}
+
+// env check reads the environment's outputs, then those of the platform its platformStack
+// output names, walks both, prints the report and exits 1 when a path does not serve.
+func TestCheckWalksAnEnvironmentThroughItsPlatform(t *testing.T) {
+	rec := &recorder{outputs: map[string]map[string]any{
+		"pr-17":                            {"platformStack": "organization/outside-in/platform", "urls": map[string]any{"web": "https://web-pr-17.env.example.com/"}},
+		"organization/outside-in/platform": {"envDomain": "env.example.com"},
+	}}
+	var gotEnv, gotPlatform map[string]any
+	serves := true
+	walk = func(_ context.Context, outputs, platform map[string]any) (*check.Report, error) {
+		gotEnv, gotPlatform = outputs, platform
+		return &check.Report{Serves: serves}, nil
+	}
+	t.Cleanup(func() { walk = defaultWalk })
+	code, _, stderr := runWith(rec, nil, "check", "pr-17")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, rec.outputs["pr-17"], gotEnv)
+	assert.Equal(t, rec.outputs["organization/outside-in/platform"], gotPlatform)
+
+	serves = false
+	code, _, stderr = runWith(rec, nil, "check", "pr-17", "--format", "json")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "does not serve")
+	code, _, _ = runWith(rec, nil, "check", "pr-17", "--format", "yaml")
+	assert.Equal(t, 2, code, "a bad --format is a usage error")
 }

@@ -207,3 +207,20 @@ func urlsOf(outputs auto.OutputMap) map[string]string {
 	}
 	return out
 }
+
+// Outputs are a stack's outputs, secrets in plain (what env check reads).
+func (m *Manager) Outputs(ctx context.Context, stack string) (map[string]any, error) {
+	ws, err := m.workspace(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	out, err := ws.StackOutputs(ctx, stack)
+	if err != nil {
+		return nil, fmt.Errorf("reading the outputs of stack %s: %w", stack, err)
+	}
+	values := map[string]any{}
+	for k, v := range out {
+		values[k] = v.Value
+	}
+	return values, nil
+}

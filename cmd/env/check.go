@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/outside-in/outside-in/check"
+)
+
+// checkInterval is the pause between tries of env check --wait.
+var checkInterval = 15 * time.Second
+
+// walk checks outputs' path (an environment's through its platform's, when platform is set);
+// tests replace it.
+var walk = func(ctx context.Context, outputs, platform map[string]any) (*check.Report, error) {
+	if platform != nil {
+		return check.Environment(ctx, outputs, platform, check.Options{})
+	}
+	return check.Stack(ctx, outputs, check.Options{})
+}
+
+// errNotServing is env check's failure: the report says which hop broke.
+var errNotServing = errors.New("a path does not serve (the report above says where it breaks)")
+
+// checkStack checks the stack's request path: an environment (a stack exporting
+// platformStack) through its platform's outputs, any other stack on its own.
+func checkStack(ctx context.Context, m lifecycle, c command, out io.Writer) error {
+	outputs, err := m.Outputs(ctx, c.stack)
+	if err != nil {
+		return err
+	}
+	var platform map[string]any
+	if ref, _ := outputs["platformStack"].(string); ref != "" {
+		if platform, err = m.Outputs(ctx, ref); err != nil {
+			return fmt.Errorf("the platform of %s: %w", c.stack, err)
+		}
+	}
+	try := func(ctx context.Context) (*check.Report, error) { return walk(ctx, outputs, platform) }
+	progress := func(r *check.Report, pause time.Duration) {
+		for _, h := range r.Hosts {
+			if !h.Serves {
+				fmt.Fprintf(os.Stderr, "env check: %s does not serve yet (first broken hop %s); retrying in %s\n", h.Host, h.FirstBroken, pause)
+			}
+		}
+	}
+	report, err := check.Until(ctx, c.wait, checkInterval, try, progress)
+	if err != nil {
+		return err
+	}
+	if c.format == "json" {
+		err = report.WriteJSON(out)
+	} else {
+		err = report.WriteText(out)
+	}
+	if err != nil {
+		return err
+	}
+	if !report.Serves {
+		return errNotServing
+	}
+	return nil
+}
