@@ -27,6 +27,9 @@ type AdmissionPolicy struct {
 	// Its binding judges only namespaces labelled EnvironmentLabel (outside them the
 	// confining policy refuses, with its own message).
 	QuotaParam bool
+	// InEnvironments limits the policy to requests in environment namespaces: outside them the
+	// confining policy refuses every write, and it alone says why.
+	InEnvironments bool
 }
 
 // EnvironmentLabel names an environment namespace's environment. The namespace policy requires
@@ -37,7 +40,11 @@ const EnvironmentLabel = "outside-in/environment"
 
 // MatchConditions are the policy's match conditions, as CEL expressions by name.
 func (p AdmissionPolicy) MatchConditions() [][2]string {
-	return [][2]string{{"environments-group", inGroup}}
+	out := [][2]string{{"environments-group", inGroup}}
+	if p.InEnvironments {
+		out = append(out, [2]string{"environment-namespace", "request.namespace.startsWith(" + fmt.Sprintf("%q", NamespacePrefix) + ")"})
+	}
+	return out
 }
 
 // Match is a set of resources and operations a policy judges.
@@ -103,9 +110,10 @@ func EnvironmentPolicies(p Platform) []AdmissionPolicy {
 			},
 		},
 		{
-			Name:  "outside-in-environments-services",
-			Why:   "environments open no node port and make no load balancer",
-			Match: []Match{{Groups: []string{""}, Resources: []string{"services"}, Operations: []string{"CREATE", "UPDATE"}}},
+			Name:           "outside-in-environments-services",
+			Why:            "environments open no node port and make no load balancer",
+			InEnvironments: true,
+			Match:          []Match{{Groups: []string{""}, Resources: []string{"services"}, Operations: []string{"CREATE", "UPDATE"}}},
 			Validations: []Validation{
 				{
 					Expression: "has(object.spec.type) && object.spec.type == 'ClusterIP'",
@@ -138,11 +146,14 @@ func EnvironmentPolicies(p Platform) []AdmissionPolicy {
 func ingressPolicy(p Platform) AdmissionPolicy {
 	host := "'^[a-z0-9]+-' + variables.env + '\\\\." + celString(regexp.QuoteMeta(p.EnvDomain)) + "$'"
 	return AdmissionPolicy{
-		Name:  "outside-in-environments-ingresses",
-		Why:   "environments publish only their own hosts under envDomain, through the platform's controller",
-		Match: []Match{{Groups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Operations: []string{"CREATE", "UPDATE"}}},
+		Name:           "outside-in-environments-ingresses",
+		Why:            "environments publish only their own hosts under envDomain, through the platform's controller",
+		InEnvironments: true,
+		Match:          []Match{{Groups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Operations: []string{"CREATE", "UPDATE"}}},
 		Variables: []Variable{
-			{"env", "request.namespace.substring(" + fmt.Sprint(len(NamespacePrefix)) + ")"},
+			// Outside environment namespaces (which the confining policy refuses) there is no
+			// environment name; substring would fail there and make the refusal this policy's.
+			{"env", "request.namespace.startsWith(" + fmt.Sprintf("%q", NamespacePrefix) + ") ? request.namespace.substring(" + fmt.Sprint(len(NamespacePrefix)) + ") : ''"},
 			{"host", host},
 		},
 		Validations: []Validation{
@@ -213,10 +224,11 @@ func quotaPolicy() AdmissionPolicy {
 		}
 	}
 	return AdmissionPolicy{
-		Name:        "outside-in-environments-quota",
-		Why:         "an environment's quota and limits stay within the platform's and are never deleted",
-		Match:       []Match{{Groups: []string{""}, Resources: []string{"resourcequotas", "limitranges"}, Operations: writes}},
-		Validations: v,
+		Name:           "outside-in-environments-quota",
+		Why:            "an environment's quota and limits stay within the platform's and are never deleted",
+		InEnvironments: true,
+		Match:          []Match{{Groups: []string{""}, Resources: []string{"resourcequotas", "limitranges"}, Operations: writes}},
+		Validations:    v,
 	}
 }
 

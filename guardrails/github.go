@@ -3,30 +3,115 @@ package guardrails
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 
 	"github.com/outside-in/outside-in/internal/envname"
 	"github.com/outside-in/outside-in/internal/iampolicy"
 )
 
-// GitHubTokenIssuer is GitHub Actions' OIDC issuer.
+// GitHubTokenIssuer is GitHub Actions' OIDC issuer; IAM names the token's claims after it
+// (token.actions.githubusercontent.com:sub, :aud, :ref).
 const GitHubTokenIssuer = "token.actions.githubusercontent.com"
 
-// GitHubTrust lets GitHub Actions workflows of one repository assume a role, from the given
-// subjects only (repo:<owner/name>:pull_request, …:environment:<name>, …).
-func GitHubTrust(providerArn, repository string, subjects []string) iampolicy.Document {
-	subs := make([]string, len(subjects))
-	for i, s := range subjects {
-		subs[i] = "repo:" + repository + ":" + s
+// MainRef is the one ref whose workflows may assume a privileged CI role.
+const MainRef = "refs/heads/main"
+
+// SubjectTemplate says how GitHub builds the sub claim of the repository's tokens: which
+// include_claim_keys its OIDC subject customization names.
+type SubjectTemplate string
+
+const (
+	// SubjectRepoContextRef is include_claim_keys [repo, context, ref]: the default subject
+	// followed by :ref:<ref>, so a job in a GitHub environment carries its ref in the subject
+	// too (repo:o/r:environment:reaper:ref:refs/heads/main). The repository sets it once
+	// (PUT /repos/{owner}/{repo}/actions/oidc/customization/sub).
+	SubjectRepoContextRef SubjectTemplate = "repo-context-ref"
+	// SubjectRepoContext is GitHub's default, repo:<repository>:<context>: a job in an
+	// environment shows only the environment (repo:o/r:environment:reaper), whatever its ref,
+	// so the trust checks the ref in STS's token.actions.githubusercontent.com:ref key instead.
+	SubjectRepoContext SubjectTemplate = "repo-context"
+)
+
+// SubjectTemplates are the templates the trust can be built for, the default first.
+var SubjectTemplates = []SubjectTemplate{SubjectRepoContextRef, SubjectRepoContext}
+
+// ClaimKeys is the template's include_claim_keys.
+func (s SubjectTemplate) ClaimKeys() []string {
+	if s == SubjectRepoContext {
+		return []string{"repo", "context"}
 	}
+	return []string{"repo", "context", "ref"}
+}
+
+// Customization is the body of GitHub's PUT /repos/{owner}/{repo}/actions/oidc/customization/sub
+// that makes the repository's tokens carry this template's subject.
+func (s SubjectTemplate) Customization() string {
+	body := map[string]any{"use_default": true}
+	if s != SubjectRepoContext {
+		body = map[string]any{"use_default": false, "include_claim_keys": s.ClaimKeys()}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic(err) // a map of a bool and strings always marshals
+	}
+	return string(b)
+}
+
+// GitHubOIDC is what the CI roles' trust is built from: the account's provider for GitHub's
+// issuer, the repository as its tokens name it (owner/name, or owner@<id>/name@<id> with
+// immutable subject claims) and the subject template the repository uses.
+type GitHubOIDC struct {
+	ProviderArn string
+	Repository  string
+	Template    SubjectTemplate
+}
+
+// PullRequestsAndMain is the trust of the unprivileged CI roles: jobs of the repository's pull
+// requests (pull_request events, from a branch of the repository) and of main that name no
+// GitHub environment.
+func (g GitHubOIDC) PullRequestsAndMain() iampolicy.Document {
+	prefix := "repo:" + g.Repository + ":"
+	subjects := []string{prefix + "pull_request", prefix + "ref:" + MainRef}
+	if g.Template != SubjectRepoContext {
+		subjects = []string{prefix + "pull_request:ref:refs/pull/*/merge", prefix + "ref:" + MainRef + ":ref:" + MainRef}
+	}
+	return g.trust(map[string]map[string]any{
+		"StringEquals": {GitHubTokenIssuer + ":aud": "sts.amazonaws.com"},
+		"StringLike":   {GitHubTokenIssuer + ":sub": subjects},
+	})
+}
+
+// EnvironmentsOnMain is the trust of the deploy role: jobs in one of the GitHub environments,
+// and only when they run on main. The environment alone would not do: any branch's workflow,
+// a pull request's included, may name an environment, and unless that environment has a
+// deployment branch policy GitHub issues it the environment's subject. So the ref is part of
+// what is matched: in the subject (SubjectRepoContextRef) or in STS's ref claim key.
+func (g GitHubOIDC) EnvironmentsOnMain(environments []string) iampolicy.Document {
+	var subjects []string
+	for _, e := range environments {
+		sub := "repo:" + g.Repository + ":environment:" + e
+		if g.Template != SubjectRepoContext {
+			sub += ":ref:" + MainRef
+		}
+		subjects = append(subjects, sub)
+	}
+	equals := map[string]any{
+		GitHubTokenIssuer + ":aud": "sts.amazonaws.com",
+		GitHubTokenIssuer + ":sub": subjects,
+	}
+	if g.Template == SubjectRepoContext {
+		equals[GitHubTokenIssuer+":ref"] = MainRef
+	}
+	return g.trust(map[string]map[string]any{"StringEquals": equals})
+}
+
+func (g GitHubOIDC) trust(condition map[string]map[string]any) iampolicy.Document {
 	return iampolicy.New(iampolicy.Statement{
 		Effect:    "Allow",
-		Principal: map[string][]string{"Federated": {providerArn}},
+		Principal: map[string][]string{"Federated": {g.ProviderArn}},
 		Action:    []string{"sts:AssumeRoleWithWebIdentity"},
-		Condition: map[string]map[string]any{
-			"StringEquals": {GitHubTokenIssuer + ":aud": "sts.amazonaws.com"},
-			"StringLike":   {GitHubTokenIssuer + ":sub": subs},
-		},
+		Condition: condition,
 	})
 }
 

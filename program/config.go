@@ -5,6 +5,7 @@ package program
 
 import (
 	"github.com/outside-in/outside-in/cluster"
+	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/network"
 )
 
@@ -82,18 +83,30 @@ type Config struct {
 	Tags map[string]string
 }
 
-// GithubOidc names the GitHub repository whose workflows may assume the platform's deploy role.
+// GithubOidc names the GitHub repository whose workflows may assume the platform's CI roles.
 type GithubOidc struct {
+	// Repository is owner/name, or owner@<owner id>/name@<repository id> for a repository whose
+	// tokens carry immutable subject claims (created or renamed on or after 2026-07-15, or
+	// opted in): exactly as the sub claim of its tokens spells it.
 	Repository string `json:"repository"`
-	// Environments are the GitHub environments whose workflows may deploy the platform (the
-	// deploy role); pull requests and main get only the environments role.
+	// Environments are the GitHub environments whose jobs on main may deploy the platform (the
+	// deploy role); pull requests and main get only the environments and read-only roles.
 	Environments []string `json:"environments"`
+	// SubjectTemplate is the repository's OIDC subject template: repo-context-ref (default;
+	// include_claim_keys [repo, context, ref], which the repository must set) or repo-context
+	// (GitHub's default; the deploy role then checks STS's ref claim key).
+	SubjectTemplate string `json:"subjectTemplate"`
 	// ProviderArn names an existing GitHub OIDC provider of the account (there can be one);
 	// empty creates it.
 	ProviderArn string `json:"providerArn"`
 	// StateBucket is the S3 bucket of the Pulumi backend, if it is one: every CI role may read
 	// and write the stacks' state there.
 	StateBucket string `json:"stateBucket"`
+}
+
+// DefaultGithubOidc is githubOidc's value before the stack's fields are read over it.
+func DefaultGithubOidc() GithubOidc {
+	return GithubOidc{Environments: []string{}, SubjectTemplate: string(guardrails.SubjectRepoContextRef)}
 }
 
 // App is one Apache httpd service reached at its own hostname.
@@ -180,7 +193,7 @@ func Defaults(project, stack string) Config {
 		Apps:                           []App{DefaultApp("")},
 		ZoneMode:                       ZoneCreate,
 		TLS:                            true,
-		GithubOidc:                     GithubOidc{Environments: []string{}},
+		GithubOidc:                     DefaultGithubOidc(),
 		Tags:                           map[string]string{},
 	}
 }

@@ -267,9 +267,9 @@ func editDistance(a, b string) int {
 }
 
 func parseGithubOidc(raw string, dst *GithubOidc) error {
-	out := GithubOidc{Environments: []string{}}
+	out := DefaultGithubOidc()
 	if err := strictJSON(raw, &out); err != nil {
-		return fmt.Errorf("must be an object {repository: owner/name, environments: [names]} with only those fields (%s)", jsonReason(err))
+		return fmt.Errorf("must be an object {repository: owner/name, environments: [names], subjectTemplate, providerArn, stateBucket} with only those fields (%s)", jsonReason(err))
 	}
 	if out.Environments == nil {
 		out.Environments = []string{}

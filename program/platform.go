@@ -48,8 +48,8 @@ func exportPlatform(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) error 
 // newCIRoles gives the repository's workflows three roles. The environments role (pull requests
 // and main) can do nothing in AWS; its access entry puts it in EnvironmentsGroup, enough to
 // create and remove environment stacks. The read-only role (the same workflows) previews and
-// checks drift. The deploy role, only for the listed GitHub environments (approval gates live
-// there), can update the platform itself.
+// checks drift. The deploy role, only for jobs on main in the listed GitHub environments
+// (approval gates live there), can update the platform itself.
 func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, err error) {
 	c := &GitHubAccess{}
 	if err := ctx.RegisterComponentResource("outside-in:platform:GitHubAccess", "github", c); err != nil {
@@ -70,18 +70,20 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 		}
 		providerArn = provider.Arn
 	}
-	role := func(name, description string, subjects []string) (*iam.Role, error) {
+	// trust is built once the provider's ARN is known; it holds no resource.
+	role := func(name, description string, trust func(guardrails.GitHubOIDC) iampolicy.Document) (*iam.Role, error) {
 		return iam.NewRole(ctx, naming.Child("github", name), &iam.RoleArgs{
 			Name: pulumi.String(guardrails.CIRoleName(cfg.NamePrefix(), name)),
 			AssumeRolePolicy: providerArn.ApplyT(func(arn string) string {
-				return guardrails.GitHubTrust(arn, cfg.GithubOidc.Repository, subjects).JSON()
+				return trust(guardrails.GitHubOIDC{ProviderArn: arn, Repository: cfg.GithubOidc.Repository,
+					Template: guardrails.SubjectTemplate(cfg.GithubOidc.SubjectTemplate)}).JSON()
 			}).(pulumi.StringOutput),
 			Description:        pulumi.String(description),
 			MaxSessionDuration: pulumi.Int(3600),
 			Tags:               naming.Tags(cfg.SharedTags(), cfg.NamePrefix()+"-"+name),
 		}, parent)
 	}
-	prAndMain := []string{"pull_request", "ref:refs/heads/main"}
+	prAndMain := guardrails.GitHubOIDC.PullRequestsAndMain
 	envRole, err := role(guardrails.CIEnvironments, "outside-in CI: environment stacks of "+cfg.GithubOidc.Repository, prAndMain)
 	if err != nil {
 		return roles, fmt.Errorf("platform: CI environments role: %w", err)
@@ -100,6 +102,9 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 		return roles, fmt.Errorf("platform: CI read-only policy: %w", err)
 	}
 	ctx.Export("ciReadOnlyRoleArn", readRole.Arn)
+	// The trusts match only the subjects this template gives; the repository sets it (README,
+	// "Setting up"), and this output is the API call's body.
+	ctx.Export("ciSubjectTemplate", pulumi.String(guardrails.SubjectTemplate(cfg.GithubOidc.SubjectTemplate).Customization()))
 	roles.readOnly = readRole.Arn
 	outputs := pulumi.Map{"environmentsRoleArn": envRole.Arn, "readOnlyRoleArn": readRole.Arn}
 	withState := []stateGrant{
@@ -114,11 +119,10 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 		}
 		return roles, ctx.RegisterResourceOutputs(c, outputs)
 	}
-	var subjects []string
-	for _, e := range cfg.GithubOidc.Environments {
-		subjects = append(subjects, "environment:"+e)
+	onMain := func(g guardrails.GitHubOIDC) iampolicy.Document {
+		return g.EnvironmentsOnMain(cfg.GithubOidc.Environments)
 	}
-	deployRole, err := role(guardrails.CIDeploy, "outside-in CI: deploys the platform from "+cfg.GithubOidc.Repository, subjects)
+	deployRole, err := role(guardrails.CIDeploy, "outside-in CI: deploys the platform from "+cfg.GithubOidc.Repository, onMain)
 	if err != nil {
 		return roles, fmt.Errorf("platform: CI deploy role: %w", err)
 	}

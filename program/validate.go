@@ -12,6 +12,7 @@ import (
 
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/dns"
+	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/internal/naming"
 	"github.com/outside-in/outside-in/network"
 )
@@ -43,7 +44,11 @@ var (
 	azName       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d[a-z]$`)
 	addonVersion = regexp.MustCompile(`^v\d+\.\d+\.\d+-eksbuild\.\d+$`)
 	k8sVersion   = regexp.MustCompile(`^1\.\d{1,2}$`)
-	githubRepo   = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
+	// githubRepo is a repository as the sub claim of its tokens names it: owner/name, or with
+	// immutable subject claims owner@<owner id>/name@<repository id> (`@` is in no GitHub
+	// account or repository name, so the two cannot be confused).
+	githubRepo          = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
+	githubImmutableRepo = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})@[1-9][0-9]{0,19}/[A-Za-z0-9._-]{1,100}@[1-9][0-9]{0,19}$`)
 	// githubEnvironment: GitHub allows most characters; the program puts the name in an IAM
 	// condition, so it takes the safe ones.
 	githubEnvironment = regexp.MustCompile(`^[A-Za-z0-9 ._-]{1,255}$`)
@@ -361,8 +366,11 @@ func (c Config) validatePlatform(v *validator) {
 		}
 	}
 	if c.GithubOidc.Repository != "" || len(c.GithubOidc.Environments) > 0 {
-		if !githubRepo.MatchString(c.GithubOidc.Repository) {
-			v.add(KeyGithubOidc+".repository", c.GithubOidc.Repository, "must be a GitHub repository owner/name, e.g. example/outside-in")
+		c.validateGithubRepository(v)
+		if t := guardrails.SubjectTemplate(c.GithubOidc.SubjectTemplate); !slices.Contains(guardrails.SubjectTemplates, t) {
+			v.add(KeyGithubOidc+".subjectTemplate", c.GithubOidc.SubjectTemplate,
+				"must be %s (the repository's OIDC subject template is include_claim_keys [repo, context, ref]; the default) or %s (GitHub's default template, include_claim_keys [repo, context])",
+				guardrails.SubjectRepoContextRef, guardrails.SubjectRepoContext)
 		}
 		for i, e := range c.GithubOidc.Environments {
 			if !githubEnvironment.MatchString(e) {
@@ -379,6 +387,21 @@ func (c Config) validatePlatform(v *validator) {
 			v.add(KeyGithubOidc, c.GithubOidc.Repository, "gives CI a role to create environment stacks in the platform; set envDomain too")
 		}
 	}
+}
+
+// validateGithubRepository checks githubOidc.repository in either of the forms a token's subject
+// names a repository by.
+func (c Config) validateGithubRepository(v *validator) {
+	repo := c.GithubOidc.Repository
+	if githubRepo.MatchString(repo) || githubImmutableRepo.MatchString(repo) {
+		return
+	}
+	owner, name, _ := strings.Cut(repo, "/")
+	if strings.Contains(owner, "@") != strings.Contains(name, "@") {
+		v.add(KeyGithubOidc+".repository", repo, "names one id: with immutable subject claims both carry theirs, owner@<owner id>/name@<repository id>, e.g. example@123456/outside-in@456789; without, neither does (owner/name)")
+		return
+	}
+	v.add(KeyGithubOidc+".repository", repo, "must be the repository as its tokens' subject names it: owner/name, e.g. example/outside-in, or with immutable subject claims owner@<owner id>/name@<repository id>, e.g. example@123456/outside-in@456789")
 }
 
 // validateExisting checks a stack that deploys onto a cluster it does not build.

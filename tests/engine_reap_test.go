@@ -50,7 +50,9 @@ func TestEnvironmentTeardownOnTheEngine(t *testing.T) {
 	binding, err := c.RbacV1().ClusterRoleBindings().Get(ctx, guardrails.EnvironmentsRoleName, metav1.GetOptions{})
 	require.NoError(t, err)
 	require.NoError(t, c.RbacV1().ClusterRoleBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{}))
+	begin := time.Now()
 	err = w.manager(now).Down(ctx, "pr-43")
+	t.Logf("env down with a refused credential failed after %s", time.Since(begin).Round(10*time.Millisecond))
 	require.Error(t, err, "env down with refused credentials")
 	assert.Contains(t, err.Error(), "nothing was dropped from the state unreached")
 	t.Logf("refused  env down with a refused credential: %s", firstLines(err.Error(), 3))
@@ -72,7 +74,9 @@ func TestEnvironmentTeardownOnTheEngine(t *testing.T) {
 	require.NoError(t, err)
 	w.forge("pr-45", string(admin), "environment", now.Add(-48*time.Hour))
 	w.forge("pr-46", string(admin), "full-stack", now.Add(-48*time.Hour))
+	begin = time.Now()
 	report, err := w.manager(now).Reap(ctx, envlife.ReapOptions{Scope: envlife.ScopePullRequests, Platform: enginePlatform})
+	t.Logf("the sweep took %s", time.Since(begin).Round(10*time.Millisecond))
 	require.Error(t, err, "the forged full stack fails the sweep")
 	got := map[string]envlife.Verdict{}
 	for _, v := range report.Verdicts {
@@ -111,7 +115,7 @@ func TestEnvironmentTeardownOnTheEngine(t *testing.T) {
 	upEnv("pr-47", "organization/outside-in/platform-b", now)
 	proxy.close()
 	w.pulumi("stack", "rm", "--yes", "--force", "platform-b")
-	begin := time.Now()
+	begin = time.Now()
 	require.NoError(t, w.manager(now).Down(ctx, "pr-47"), "env down of an environment whose platform is gone")
 	t.Logf("env down of an environment whose platform is gone took %s", time.Since(begin).Round(10*time.Millisecond))
 	assert.NotContains(t, w.pulumi("stack", "ls", "--json"), `"pr-47"`)

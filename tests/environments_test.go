@@ -98,19 +98,22 @@ func TestPlatformServesEnvironments(t *testing.T) {
 
 	// CI: the environments role may do nothing in AWS and is in the environments group only;
 	// its trust is the repository's pull requests and main branch; the deploy role is trusted
-	// from the production GitHub environment only.
+	// from the GitHub environments on main only (guardrails' trust table holds every token a
+	// pull request can produce against these).
 	for _, r := range res.OfType("aws:iam/rolePolicyAttachment:RolePolicyAttachment") {
 		assert.NotContains(t, r.Name, "ci-environments", "the environments role has no AWS policy")
 	}
 	envRole := res.Named("aws:iam/role:Role", "github-ci-environments")
 	require.NotNil(t, envRole)
 	trust := policyDoc(t, text(t, envRole.In("assumeRolePolicy")))
-	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:pull_request", "repo:example/outside-in:ref:refs/heads/main"}},
+	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:pull_request:ref:refs/pull/*/merge",
+		"repo:example/outside-in:ref:refs/heads/main:ref:refs/heads/main"}},
 		trust.Statement[0].Condition["StringLike"])
 	deploy := policyDoc(t, text(t, named(t, res, "aws:iam/role:Role", "github-ci-deploy").In("assumeRolePolicy")))
-	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:environment:platform",
-		"repo:example/outside-in:environment:production", "repo:example/outside-in:environment:reaper"}},
-		deploy.Statement[0].Condition["StringLike"], "the GitHub environments of Pulumi.platform.yaml, where approvals gate")
+	assert.Equal(t, map[string]any{"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+		"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:environment:platform:ref:refs/heads/main",
+			"repo:example/outside-in:environment:production:ref:refs/heads/main", "repo:example/outside-in:environment:reaper:ref:refs/heads/main"}},
+		deploy.Statement[0].Condition["StringEquals"], "the GitHub environments of Pulumi.platform.yaml, where approvals gate, on main")
 	// Every CI role may use the backend's bucket, and only it: each reads every stack's state;
 	// the read-only role writes nothing, the environments role only pull requests' stacks
 	// (so a pull request's job cannot rewrite the platform's state), the deploy role anything.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outside-in/outside-in/internal/envlife/clitest"
+	"github.com/outside-in/outside-in/internal/pulumicli"
 )
 
 // TestOutputsThroughTheAutomationAPI reads a stack's outputs, secrets in plain, with the real
@@ -37,7 +38,7 @@ func TestOutputsThroughTheAutomationAPI(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	cli, err := pulumiCommand(getenv, project)
+	cli, err := pulumicli.Command(getenv, project)
 	require.NoError(t, err)
 	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(project), auto.Pulumi(cli))
 	require.NoError(t, err)

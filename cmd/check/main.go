@@ -20,18 +20,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/outside-in/outside-in/check"
+	"github.com/outside-in/outside-in/internal/pulumicli"
 )
 
 // EnvPulumi names the Pulumi CLI to run, as for cmd/env; without it, <project>/.tools/bin/pulumi
 // when built, else pulumi on PATH.
-const EnvPulumi = "OUTSIDE_IN_PULUMI"
+const EnvPulumi = pulumicli.EnvPulumi
 
 // retryInterval is the pause between tries under --wait.
 const retryInterval = 15 * time.Second
@@ -168,11 +168,11 @@ func stackOutputs(ctx context.Context, getenv func(string) string, stack string)
 	if err != nil {
 		return nil, fmt.Errorf("finding the working directory: %w", err)
 	}
-	dir, err := projectDir(wd)
+	dir, err := pulumicli.ProjectDir(wd, "check")
 	if err != nil {
 		return nil, err
 	}
-	cli, err := pulumiCommand(getenv, dir)
+	cli, err := pulumicli.Command(getenv, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -186,35 +186,4 @@ func stackOutputs(ctx context.Context, getenv func(string) string, stack string)
 		return nil, fmt.Errorf("reading the outputs of stack %s (is the CLI logged in to its backend, and PULUMI_CONFIG_PASSPHRASE set?): %w", stack, err)
 	}
 	return check.OutputValues(out), nil
-}
-
-// projectDir walks up from dir to the directory holding Pulumi.yaml.
-func projectDir(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no Pulumi.yaml in %s or above it: run check inside the outside-in repository, or give --outputs", dir)
-		}
-	}
-}
-
-// pulumiCommand finds the CLI as cmd/env does: $OUTSIDE_IN_PULUMI, the project's
-// .tools/bin/pulumi, or PATH.
-func pulumiCommand(getenv func(string) string, projectDir string) (auto.PulumiCommand, error) {
-	root := ""
-	if p := getenv(EnvPulumi); p != "" {
-		if filepath.Base(p) != "pulumi" || filepath.Base(filepath.Dir(p)) != "bin" {
-			return nil, fmt.Errorf("%s=%s: must be the path of a pulumi binary in a bin directory, e.g. /opt/pulumi/bin/pulumi", EnvPulumi, p)
-		}
-		root = filepath.Dir(filepath.Dir(p))
-	} else if _, err := os.Stat(filepath.Join(projectDir, ".tools", "bin", "pulumi")); err == nil {
-		root = filepath.Join(projectDir, ".tools")
-	}
-	cli, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
-	if err != nil {
-		return nil, fmt.Errorf("no usable Pulumi CLI (run scripts/install-tools.sh, or set %s): %w", EnvPulumi, err)
-	}
-	return cli, nil
 }

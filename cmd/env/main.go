@@ -20,12 +20,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-
 	"github.com/outside-in/outside-in/internal/envlife"
+	"github.com/outside-in/outside-in/internal/pulumicli"
 	"github.com/outside-in/outside-in/program"
 )
 
@@ -37,7 +35,7 @@ const (
 	EnvOwner = "OUTSIDE_IN_OWNER"
 	// EnvPulumi is the Pulumi CLI to run; without it, <project>/.tools/bin/pulumi when built
 	// (scripts/install-tools.sh), else pulumi on PATH.
-	EnvPulumi = "OUTSIDE_IN_PULUMI"
+	EnvPulumi = pulumicli.EnvPulumi
 	// EnvBackend is Pulumi's own variable; env refuses to run without it, so that it never
 	// falls back to whatever backend the CLI happens to be logged in to.
 	EnvBackend = "PULUMI_BACKEND_URL"
@@ -73,11 +71,11 @@ func newManager(getenv func(string) string, progress io.Writer) (lifecycle, erro
 	if err != nil {
 		return nil, setupError{fmt.Errorf("finding the working directory: %w", err)}
 	}
-	dir, err := projectDir(wd)
+	dir, err := pulumicli.ProjectDir(wd, "env")
 	if err != nil {
 		return nil, setupError{err}
 	}
-	cli, err := pulumiCommand(getenv, dir)
+	cli, err := pulumicli.Command(getenv, dir)
 	if err != nil {
 		return nil, setupError{err}
 	}
@@ -88,37 +86,6 @@ func newManager(getenv func(string) string, progress io.Writer) (lifecycle, erro
 		EnvVars:  map[string]string{"PULUMI_SKIP_UPDATE_CHECK": "true"},
 		Progress: progress,
 	}, nil
-}
-
-// projectDir walks up from dir to the directory holding Pulumi.yaml.
-func projectDir(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no Pulumi.yaml in %s or above it: run env inside the outside-in repository", dir)
-		}
-	}
-}
-
-// pulumiCommand finds the CLI: $OUTSIDE_IN_PULUMI, the project's .tools/bin/pulumi, or PATH.
-func pulumiCommand(getenv func(string) string, projectDir string) (auto.PulumiCommand, error) {
-	// auto.NewPulumiCommand runs <Root>/bin/pulumi, or pulumi on PATH when Root is empty.
-	root := ""
-	if p := getenv(EnvPulumi); p != "" {
-		if filepath.Base(p) != "pulumi" || filepath.Base(filepath.Dir(p)) != "bin" {
-			return nil, fmt.Errorf("%s=%s: must be the path of a pulumi binary in a bin directory, e.g. /opt/pulumi/bin/pulumi", EnvPulumi, p)
-		}
-		root = filepath.Dir(filepath.Dir(p))
-	} else if _, err := os.Stat(filepath.Join(projectDir, ".tools", "bin", "pulumi")); err == nil {
-		root = filepath.Join(projectDir, ".tools")
-	}
-	cli, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root})
-	if err != nil {
-		return nil, fmt.Errorf("no usable Pulumi CLI (run scripts/install-tools.sh, or set %s): %w", EnvPulumi, err)
-	}
-	return cli, nil
 }
 
 // run executes one command line and returns the exit status.

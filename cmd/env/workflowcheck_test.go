@@ -21,23 +21,41 @@ import (
 
 // workflow is the part of a GitHub Actions workflow the checks read.
 type workflow struct {
-	path        string
-	raw         string
+	path string
+	raw  string
+	// On is the workflow's triggers. YAML 1.1 reads an unquoted `on` key as true, and so does
+	// the converter: loadWorkflow takes it from either.
+	On          any            `json:"on"`
+	OnAsBool    any            `json:"true"`
 	Permissions any            `json:"permissions"`
+	Concurrency any            `json:"concurrency"`
 	Jobs        map[string]job `json:"jobs"`
 }
 
 type job struct {
-	Permissions any            `json:"permissions"`
-	Concurrency any            `json:"concurrency"`
-	Env         map[string]any `json:"env"`
-	Uses        string         `json:"uses"`
-	Steps       []step         `json:"steps"`
+	If          any `json:"if"`
+	RunsOn      any `json:"runs-on"`
+	Environment any `json:"environment"`
+	Permissions any `json:"permissions"`
+	Concurrency any `json:"concurrency"`
+	Strategy    struct {
+		Matrix map[string]any `json:"matrix"`
+	} `json:"strategy"`
+	Env   map[string]any `json:"env"`
+	Uses  string         `json:"uses"`
+	Steps []step         `json:"steps"`
 }
 
 type step struct {
-	Uses string `json:"uses"`
-	Run  string `json:"run"`
+	ID   string         `json:"id"`
+	Name string         `json:"name"`
+	If   any            `json:"if"`
+	Uses string         `json:"uses"`
+	With map[string]any `json:"with"`
+	Env  map[string]any `json:"env"`
+	Run  string         `json:"run"`
+	// ContinueOnError lets a job pass over the step's failure.
+	ContinueOnError any `json:"continue-on-error"`
 }
 
 func loadWorkflow(path string) (workflow, error) {
@@ -52,6 +70,9 @@ func loadWorkflow(path string) (workflow, error) {
 	w := workflow{path: path, raw: string(b)}
 	if err := json.Unmarshal(js, &w); err != nil {
 		return workflow{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if w.On == nil {
+		w.On, w.OnAsBool = w.OnAsBool, nil
 	}
 	return w, nil
 }

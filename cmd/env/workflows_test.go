@@ -29,6 +29,17 @@ var checks = []struct {
 	{"pinned actions", checkPinned},
 	{"no access keys", checkNoAccessKeys},
 	{"PR stack name", checkPRStackName},
+	{"triggers", checkTriggers},
+}
+
+// suiteChecks read every workflow at once: runners and concurrency groups are shared across
+// workflows.
+var suiteChecks = []struct {
+	name string
+	fn   func([]workflow) []string
+}{
+	{"runner separation", checkRunnerSeparation},
+	{"deploy concurrency groups", checkDeployGroups},
 }
 
 func loadAll(t *testing.T) []workflow {
@@ -55,6 +66,11 @@ func TestWorkflowsFollowTheRules(t *testing.T) {
 			}
 		})
 	}
+	for _, c := range suiteChecks {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Empty(t, c.fn(workflows))
+		})
+	}
 }
 
 func TestEachWorkflowCheckRejectsTheBadWorkflow(t *testing.T) {
@@ -63,6 +79,13 @@ func TestEachWorkflowCheckRejectsTheBadWorkflow(t *testing.T) {
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
 			problems := c.fn(bad)
+			assert.NotEmpty(t, problems, "the %s check accepts %s", c.name, badWorkflow)
+			t.Logf("%s", strings.Join(problems, "\n"))
+		})
+	}
+	for _, c := range suiteChecks {
+		t.Run(c.name, func(t *testing.T) {
+			problems := c.fn([]workflow{bad})
 			assert.NotEmpty(t, problems, "the %s check accepts %s", c.name, badWorkflow)
 			t.Logf("%s", strings.Join(problems, "\n"))
 		})
@@ -95,7 +118,19 @@ func TestWorkflowsDoWhatTheDesignSays(t *testing.T) {
 	assert.Contains(t, deploy.Jobs["production"].scripts(), "pulumi up")
 	assert.Contains(t, deploy.Jobs["platform"].scripts(), "pulumi up")
 
-	assert.Contains(t, byFile["reap.yml"].Jobs["reap"].scripts(), "cmd/env reap")
+	reap := byFile["reap.yml"]
+	require.Contains(t, reap.Jobs, "pull-requests")
+	require.Contains(t, reap.Jobs, "trusted")
+	// The pull requests' stacks are reaped with their own rights, in no GitHub environment;
+	// everything else with the deploy role, in the reaper environment.
+	prReap, trustedReap := reap.Jobs["pull-requests"], reap.Jobs["trusted"]
+	assert.Contains(t, prReap.scripts(), "cmd/env reap --scope pull-requests")
+	assert.Equal(t, []string{"AWS_ENVIRONMENTS_ROLE_ARN"}, prReap.roles())
+	assert.Empty(t, prReap.environment())
+	assert.Contains(t, trustedReap.scripts(), "cmd/env reap --scope trusted")
+	assert.Equal(t, []string{"AWS_DEPLOY_ROLE_ARN"}, trustedReap.roles())
+	assert.Equal(t, "reaper", trustedReap.environment())
+	assert.NotEqual(t, groupPatterns(prReap.Concurrency, nil), groupPatterns(trustedReap.Concurrency, nil), "each sweep in a group of its own")
 	drift := byFile["drift.yml"].Jobs["drift"].scripts()
 	assert.Contains(t, drift, "--refresh --expect-no-changes", "the drift check refreshes in the preview, writing no state")
 	assert.NotContains(t, drift, "pulumi refresh", "the read-only role may not write the state")
@@ -108,7 +143,23 @@ func TestWorkflowsDoWhatTheDesignSays(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 5, stackJobs, "environment, environment-down, platform, production and reap change stacks; drift only reads")
+	assert.Equal(t, 6, stackJobs, "environment, environment-down, platform, production and both reapers change stacks; drift only reads")
+
+	// Runners: every job that reaches a cluster names the variable of its side, pull requests'
+	// or the privileged jobs' (the check above proves the two sides never meet).
+	runnerOf := map[string]string{
+		"pull-request.yml preview": "vars.OUTSIDE_IN_PR_RUNNER", "pull-request.yml environment": "vars.OUTSIDE_IN_PR_RUNNER",
+		"pull-request.yml environment-down": "vars.OUTSIDE_IN_PR_RUNNER", "reap.yml pull-requests": "vars.OUTSIDE_IN_PR_RUNNER",
+		"deploy.yml platform": "vars.OUTSIDE_IN_DEPLOY_RUNNER", "deploy.yml production": "vars.OUTSIDE_IN_DEPLOY_RUNNER",
+		"reap.yml trusted": "vars.OUTSIDE_IN_DEPLOY_RUNNER", "drift.yml drift": "vars.OUTSIDE_IN_DEPLOY_RUNNER",
+	}
+	for id, want := range runnerOf {
+		file, name, _ := strings.Cut(id, " ")
+		require.Contains(t, byFile[file].Jobs, name, id)
+		got, problem := runners(byFile[file].Jobs[name])
+		require.Empty(t, problem, id)
+		assert.Equal(t, []string{want}, got, "%s runs on %s (or a hosted runner)", id, want)
+	}
 }
 
 // TestActionlint runs the real linter, with shellcheck on every run: script.
