@@ -15,10 +15,16 @@ plan:
 	@$(GO) build -o bin/plan ./cmd/plan
 	@./bin/plan --stack $(STACK) --format $(FORMAT)
 
-## test: gofmt check, go vet, and every test: unit and component tests, then the tests on a
-## real control plane, API server and Pulumi engine. The tools build (once per machine) while
-## gofmt and go vet run.
-test: build-and-vet unit cluster
+## test: gofmt check, go vet, and every test: unit and component tests, and beside them the
+## tests on a real control plane, API server and Pulumi engine (their report follows). The tools
+## build (once per machine) while gofmt and go vet run.
+test: build-and-vet
+	@mkdir -p .tools; \
+	( $(MAKE) --no-print-directory cluster > .tools/cluster.log 2>&1 ) & cluster=$$!; \
+	$(MAKE) --no-print-directory unit; unit=$$?; \
+	wait $$cluster; real=$$?; \
+	echo "-- the tests on a real control plane, API server and Pulumi engine:"; cat .tools/cluster.log; \
+	if [ $$unit -ne 0 ] || [ $$real -ne 0 ]; then exit 1; fi
 
 build-and-vet:
 	@set -o pipefail; \

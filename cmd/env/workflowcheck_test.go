@@ -12,6 +12,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/outside-in/outside-in/internal/envlife"
 	"github.com/outside-in/outside-in/internal/envname"
 )
 
@@ -38,6 +39,7 @@ type job struct {
 	Environment any `json:"environment"`
 	Permissions any `json:"permissions"`
 	Concurrency any `json:"concurrency"`
+	Timeout     any `json:"timeout-minutes"`
 	Strategy    struct {
 		Matrix map[string]any `json:"matrix"`
 	} `json:"strategy"`
@@ -233,6 +235,27 @@ func checkPinned(w workflow) []string {
 var accessKey = regexp.MustCompile(`(?i)aws-access-key-id|aws-secret-access-key|aws_access_key_id|aws_secret_access_key|\b(AKIA|ASIA)[A-Z0-9]{16}\b`)
 
 // checkNoAccessKeys: AWS is reached only through OIDC role assumption, never long-lived keys.
+// checkTimeouts: every job that runs steps ends within a time the reaper knows: a lock older
+// than envlife.StaleLockAfter is taken for a cancelled job's, so no job may run that long.
+func checkTimeouts(w workflow) []string {
+	var out []string
+	for _, name := range sortedKeys(w.Jobs) {
+		j := w.Jobs[name]
+		if j.Uses != "" {
+			continue
+		}
+		minutes, ok := j.Timeout.(float64)
+		if !ok {
+			out = append(out, fmt.Sprintf("job %s: timeout-minutes is %v; set a number of minutes", name, j.Timeout))
+			continue
+		}
+		if limit := envlife.StaleLockAfter.Minutes(); minutes >= limit {
+			out = append(out, fmt.Sprintf("job %s: timeout-minutes %v is not below %v, past which the reaper takes a lock for a cancelled job's", name, minutes, limit))
+		}
+	}
+	return out
+}
+
 func checkNoAccessKeys(w workflow) []string {
 	var out []string
 	for _, m := range accessKey.FindAllString(w.raw, -1) {

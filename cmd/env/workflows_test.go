@@ -30,6 +30,7 @@ var checks = []struct {
 	{"no access keys", checkNoAccessKeys},
 	{"PR stack name", checkPRStackName},
 	{"triggers", checkTriggers},
+	{"job timeouts", checkTimeouts},
 }
 
 // suiteChecks read every workflow at once: runners and concurrency groups are shared across

@@ -13,9 +13,10 @@ import (
 	"github.com/outside-in/outside-in/internal/envname"
 )
 
-// StaleLockAfter is the age past which a stack's lock cannot belong to a running job: the
-// longest job that updates a stack (deploy.yml's) is cut off by GitHub after 90 minutes.
-const StaleLockAfter = 90 * time.Minute
+// StaleLockAfter is the age past which a stack's lock cannot belong to a running job: every
+// workflow job sets a timeout-minutes below it (the workflow tests check), the longest
+// (deploy.yml's) 90 minutes, and GitHub cuts a job off at its timeout.
+const StaleLockAfter = 2 * time.Hour
 
 // List returns every ephemeral stack of the project, ordered by name. Stacks without the
 // TagKind marker are left out.
