@@ -110,8 +110,14 @@ func NewApp(ctx *pulumi.Context, name string, args AppArgs, opts ...pulumi.Resou
 	if _, err := appsDeployment(ctx, name, args, meta(), cm.Metadata.Name().Elem(), append(inNs, pulumi.DependsOn(args.Ready))); err != nil {
 		return nil, err
 	}
+	// The Deployment's await already proves its pods Ready, and they are what the selector
+	// picks; pulumi-kubernetes' Service await would only add its fixed ten seconds for the
+	// endpoints to settle (pkg/await/service.go), which is most of an environment's `env up`.
+	// `check` reads the endpoints after a deploy.
+	svcMeta := meta()
+	svcMeta.Annotations = pulumi.StringMap{"pulumi.com/skipAwait": pulumi.String("true")}
 	if _, err := corev1.NewService(ctx, naming.Child(name, "service"), &corev1.ServiceArgs{
-		Metadata: meta(),
+		Metadata: svcMeta,
 		Spec: &corev1.ServiceSpecArgs{
 			Type:     pulumi.String("ClusterIP"),
 			Selector: pulumi.ToStringMap(AppLabels(args.Name)),
