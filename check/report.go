@@ -86,6 +86,14 @@ func (r *Report) finish() {
 	}
 }
 
+// Write writes the report in format: "json", or the text tables otherwise.
+func (r *Report) Write(w io.Writer, format string) error {
+	if format == "json" {
+		return r.WriteJSON(w)
+	}
+	return r.WriteText(w)
+}
+
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)

@@ -2,6 +2,8 @@ package check
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"time"
 )
 
@@ -28,6 +30,18 @@ func Until(ctx context.Context, wait, interval time.Duration, try func(context.C
 		case <-ctx.Done():
 			return rep, nil
 		case <-time.After(pause):
+		}
+	}
+}
+
+// Retrying returns an after for Until that says on w, under the command's name, each host
+// that does not serve yet, its first broken hop and the pause before the next try.
+func Retrying(w io.Writer, command string) func(*Report, time.Duration) {
+	return func(r *Report, pause time.Duration) {
+		for _, h := range r.Hosts {
+			if !h.Serves {
+				fmt.Fprintf(w, "%s: %s does not serve yet (first broken hop %s); retrying in %s\n", command, h.Host, h.FirstBroken, pause)
+			}
 		}
 	}
 }

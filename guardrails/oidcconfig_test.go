@@ -1,9 +1,7 @@
 package guardrails_test
 
 import (
-	"encoding/json"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,17 +15,7 @@ import (
 // parsePlatform parses Pulumi.platform.yaml with githubOidc fields changed, as `pulumi up` would.
 func parsePlatform(t *testing.T, set map[string]any) (program.Config, error) {
 	t.Helper()
-	s, err := plan.LoadStack(filepath.Join("..", "Pulumi.yaml"), filepath.Join("..", "Pulumi.platform.yaml"))
-	require.NoError(t, err)
-	const key = "outside-in:githubOidc"
-	oidc := map[string]any{}
-	require.NoError(t, json.Unmarshal([]byte(s.Config[key]), &oidc))
-	for k, v := range set {
-		oidc[k] = v
-	}
-	b, err := json.Marshal(oidc)
-	require.NoError(t, err)
-	s.Config[key] = string(b)
+	s := platformStack(t, set)
 	cfg, _, err := program.Parse(plan.Project, s.Name, s.Config)
 	return cfg, err
 }

@@ -197,20 +197,24 @@ func verdict(allowed bool) string {
 // planPlatform plans Pulumi.platform.yaml under the fake AWS with githubOidc fields changed.
 func planPlatform(t *testing.T, set map[string]any) *plan.Result {
 	t.Helper()
+	res, err := plan.Run(platformStack(t, set), plan.Options{})
+	require.NoError(t, err)
+	return res
+}
+
+// platformStack is Pulumi.platform.yaml with the fields of set changed in githubOidc.
+func platformStack(t *testing.T, set map[string]any) plan.Stack {
+	t.Helper()
 	s, err := plan.LoadStack(filepath.Join("..", "Pulumi.yaml"), filepath.Join("..", "Pulumi.platform.yaml"))
 	require.NoError(t, err)
 	const key = "outside-in:githubOidc"
-	if len(set) > 0 {
-		oidc := map[string]any{}
-		require.NoError(t, json.Unmarshal([]byte(s.Config[key]), &oidc))
-		for k, v := range set {
-			oidc[k] = v
-		}
-		b, err := json.Marshal(oidc)
-		require.NoError(t, err)
-		s.Config[key] = string(b)
+	oidc := map[string]any{}
+	require.NoError(t, json.Unmarshal([]byte(s.Config[key]), &oidc))
+	for k, v := range set {
+		oidc[k] = v
 	}
-	res, err := plan.Run(s, plan.Options{})
+	b, err := json.Marshal(oidc)
 	require.NoError(t, err)
-	return res
+	s.Config[key] = string(b)
+	return s
 }

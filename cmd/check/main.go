@@ -122,24 +122,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, d deps) i
 		}
 		return d.stack(ctx, outputs)
 	}
-	progress := func(r *check.Report, pause time.Duration) {
-		for _, h := range r.Hosts {
-			if !h.Serves {
-				fmt.Fprintf(stderr, "check: %s does not serve yet (first broken hop %s); retrying in %s\n", h.Host, h.FirstBroken, pause)
-			}
-		}
-	}
-	rep, err := check.Until(ctx, *wait, d.interval, try, progress)
+	rep, err := check.Until(ctx, *wait, d.interval, try, check.Retrying(stderr, "check"))
 	if err != nil {
 		fmt.Fprintf(stderr, "check: %v\n", err)
 		return 2
 	}
-	if *format == "json" {
-		err = rep.WriteJSON(stdout)
-	} else {
-		err = rep.WriteText(stdout)
-	}
-	if err != nil {
+	if err := rep.Write(stdout, *format); err != nil {
 		fmt.Fprintf(stderr, "check: writing the report: %v\n", err)
 		return 2
 	}

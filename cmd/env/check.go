@@ -40,23 +40,11 @@ func checkStack(ctx context.Context, m lifecycle, c command, out io.Writer) erro
 		}
 	}
 	try := func(ctx context.Context) (*check.Report, error) { return walk(ctx, outputs, platform) }
-	progress := func(r *check.Report, pause time.Duration) {
-		for _, h := range r.Hosts {
-			if !h.Serves {
-				fmt.Fprintf(os.Stderr, "env check: %s does not serve yet (first broken hop %s); retrying in %s\n", h.Host, h.FirstBroken, pause)
-			}
-		}
-	}
-	report, err := check.Until(ctx, c.wait, checkInterval, try, progress)
+	report, err := check.Until(ctx, c.wait, checkInterval, try, check.Retrying(os.Stderr, "env check"))
 	if err != nil {
 		return err
 	}
-	if c.format == "json" {
-		err = report.WriteJSON(out)
-	} else {
-		err = report.WriteText(out)
-	}
-	if err != nil {
+	if err := report.Write(out, c.format); err != nil {
 		return err
 	}
 	if !report.Serves {
