@@ -151,9 +151,8 @@ func ingressPolicy(p Platform) AdmissionPolicy {
 		InEnvironments: true,
 		Match:          []Match{{Groups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Operations: []string{"CREATE", "UPDATE"}}},
 		Variables: []Variable{
-			// Outside environment namespaces (which the confining policy refuses) there is no
-			// environment name; substring would fail there and make the refusal this policy's.
-			{"env", "request.namespace.startsWith(" + fmt.Sprintf("%q", NamespacePrefix) + ") ? request.namespace.substring(" + fmt.Sprint(len(NamespacePrefix)) + ") : ''"},
+			// InEnvironments: the namespace has the prefix whenever this runs.
+			{"env", "request.namespace.substring(" + fmt.Sprint(len(NamespacePrefix)) + ")"},
 			{"host", host},
 		},
 		Validations: []Validation{
