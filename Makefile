@@ -38,15 +38,10 @@ build-and-vet:
 ## (scripts/toolcache.sh) and linked into .tools/bin: kube-apiserver, kube-controller-manager,
 ## kube-scheduler, etcd, kubelet-check and KWOK; the Pulumi CLI, actionlint and kube-score;
 ## the pulumi-kubernetes provider; Traefik; moto when missing; shellcheck and cloud-init from
-## Debian when missing. Independent builds run side by side.
+## Debian when missing. Builds run side by side as far as the machine's memory allows
+## (scripts/build-tools.sh; OUTSIDE_IN_TOOLS_MEMORY_MB overrides the budget).
 tools:
-	@pids=(); names=(); \
-	for s in install-tools install-kube-tools install-provider install-traefik install-moto; do \
-		scripts/$$s.sh & pids+=($$!); names+=($$s); \
-	done; \
-	rc=0; for i in $${!pids[@]}; do \
-		if ! wait $${pids[$$i]}; then echo "scripts/$${names[$$i]}.sh failed"; rc=1; fi; \
-	done; exit $$rc
+	@scripts/build-tools.sh
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))"; \

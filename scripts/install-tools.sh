@@ -31,8 +31,8 @@ recipe=1
 # --- Debian packages --------------------------------------------------------------------------
 # Checked on every run: they live outside the tool cache, which cannot vouch for them.
 missing=()
-command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
-command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
+[[ "${OUTSIDE_IN_TOOLS_KEYS:-}" == 1 ]] || command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+[[ "${OUTSIDE_IN_TOOLS_KEYS:-}" == 1 ]] || command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
 if ((${#missing[@]} > 0)); then
 	if [[ "$(id -u)" -ne 0 ]]; then
 		die "missing ${missing[*]}: install them with 'sudo apt-get install -y --no-install-recommends ${missing[*]}' (Debian/Ubuntu) and run this again"

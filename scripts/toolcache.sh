@@ -40,9 +40,16 @@ cache_key() {
 # links them into bin_dir; otherwise runs BUILD_FUNCTION in a subshell with the output folder as
 # $1 and an empty scratch folder as $2 (under an exclusive lock, so two clones building at once
 # build it once), removes the scratch folder and then links them.
+#
+# With OUTSIDE_IN_TOOLS_KEYS=1 it only prints "NAME KEY" and builds and links nothing: CI keys
+# its cache of this folder by exactly these keys (scripts/build-tools.sh --keys).
 cached_tool() {
 	local name="$1" key="$2" build="$3"
 	shift 3
+	if [[ "${OUTSIDE_IN_TOOLS_KEYS:-}" == 1 ]]; then
+		printf '%s %s\n' "$name" "$key"
+		return
+	fi
 	local dir="$cache_root/$name/$key"
 	have() {
 		local b
@@ -56,9 +63,14 @@ cached_tool() {
 		if ! have "$@"; then
 			local tmp scratch
 			tmp="$(mktemp -d "$cache_root/$name/.build.XXXXXX")"
-			scratch="$(mktemp -d)"
+			scratch="$(mktemp -d "${OUTSIDE_IN_TOOLS_SCRATCH:-${TMPDIR:-/tmp}}/outside-in-build.XXXXXX")"
+			mkdir -p "$scratch/work" "$scratch/gomodcache" "$scratch/gocache"
 			local start=$SECONDS
-			if ! ("$build" "$tmp" "$scratch"); then
+			# The build's modules and compiled packages live in the scratch folder and go with it:
+			# a tool's build cache is of no use once its binary is in the tool cache, and keeping
+			# it would fill a small runner's disk (a cold build of every tool compiles about
+			# 18 GB of packages). The project's own module and build caches are left alone.
+			if ! (GOMODCACHE="$scratch/gomodcache" GOCACHE="$scratch/gocache" "$build" "$tmp" "$scratch/work"); then
 				chmod -R u+w "$scratch" 2>/dev/null || true
 				rm -rf "$tmp" "$scratch"
 				die "building $name failed"

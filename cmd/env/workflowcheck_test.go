@@ -30,6 +30,7 @@ type workflow struct {
 	OnAsBool    any            `json:"true"`
 	Permissions any            `json:"permissions"`
 	Concurrency any            `json:"concurrency"`
+	Env         map[string]any `json:"env"`
 	Jobs        map[string]job `json:"jobs"`
 }
 
@@ -40,6 +41,7 @@ type job struct {
 	Permissions any `json:"permissions"`
 	Concurrency any `json:"concurrency"`
 	Timeout     any `json:"timeout-minutes"`
+	Needs       any `json:"needs"`
 	Strategy    struct {
 		Matrix map[string]any `json:"matrix"`
 	} `json:"strategy"`
@@ -234,9 +236,10 @@ func checkPinned(w workflow) []string {
 
 var accessKey = regexp.MustCompile(`(?i)aws-access-key-id|aws-secret-access-key|aws_access_key_id|aws_secret_access_key|\b(AKIA|ASIA)[A-Z0-9]{16}\b`)
 
-// checkNoAccessKeys: AWS is reached only through OIDC role assumption, never long-lived keys.
-// checkTimeouts: every job that runs steps ends within a time the reaper knows: a lock older
-// than envlife.StaleLockAfter is taken for a cancelled job's, so no job may run that long.
+// checkTimeouts: every job that runs steps has a timeout, and every job that can hold a stack's
+// lock (it runs pulumi or cmd/env, or the Pulumi action) ends within a time the reaper knows: a
+// lock older than envlife.StaleLockAfter is taken for a cancelled job's, so no such job may run
+// that long. (The tool build holds no lock; its timeout follows the measured cold build.)
 func checkTimeouts(w workflow) []string {
 	var out []string
 	for _, name := range sortedKeys(w.Jobs) {
@@ -249,13 +252,18 @@ func checkTimeouts(w workflow) []string {
 			out = append(out, fmt.Sprintf("job %s: timeout-minutes is %v; set a number of minutes", name, j.Timeout))
 			continue
 		}
-		if limit := envlife.StaleLockAfter.Minutes(); minutes >= limit {
+		locks := holdsLocks.MatchString(j.scripts()) || j.usesAction("pulumi/actions@")
+		if limit := envlife.StaleLockAfter.Minutes(); locks && minutes >= limit {
 			out = append(out, fmt.Sprintf("job %s: timeout-minutes %v is not below %v, past which the reaper takes a lock for a cancelled job's", name, minutes, limit))
 		}
 	}
 	return out
 }
 
+// holdsLocks finds a script that can take a stack's lock.
+var holdsLocks = regexp.MustCompile(`\bpulumi\s|\bcmd/env\b`)
+
+// checkNoAccessKeys: AWS is reached only through OIDC role assumption, never long-lived keys.
 func checkNoAccessKeys(w workflow) []string {
 	var out []string
 	for _, m := range accessKey.FindAllString(w.raw, -1) {

@@ -242,16 +242,16 @@ func TestWorkflowJobsByPullRequestAuthor(t *testing.T) {
 		name, action, actor, author, head string
 		run                               []string
 	}{
-		{"a person opens", "opened", "alice", "alice", "example/outside-in", []string{"environment", "preview", "test"}},
-		{"a person pushes", "synchronize", "alice", "alice", "example/outside-in", []string{"environment", "preview", "test"}},
-		{"Renovate opens", "opened", "renovate[bot]", "renovate[bot]", "example/outside-in", []string{"environment", "preview", "test"}},
-		{"Renovate pushes", "synchronize", "renovate[bot]", "renovate[bot]", "example/outside-in", []string{"environment", "preview", "test"}},
-		{"Dependabot opens", "opened", "dependabot[bot]", "dependabot[bot]", "example/outside-in", []string{"dependabot", "test"}},
-		{"Dependabot pushes", "synchronize", "dependabot[bot]", "dependabot[bot]", "example/outside-in", []string{"dependabot", "test"}},
-		{"a person pushes to Dependabot's branch", "synchronize", "alice", "dependabot[bot]", "example/outside-in", []string{"environment", "preview", "test"}},
+		{"a person opens", "opened", "alice", "alice", "example/outside-in", []string{"environment", "preview", "test", "tools"}},
+		{"a person pushes", "synchronize", "alice", "alice", "example/outside-in", []string{"environment", "preview", "test", "tools"}},
+		{"Renovate opens", "opened", "renovate[bot]", "renovate[bot]", "example/outside-in", []string{"environment", "preview", "test", "tools"}},
+		{"Renovate pushes", "synchronize", "renovate[bot]", "renovate[bot]", "example/outside-in", []string{"environment", "preview", "test", "tools"}},
+		{"Dependabot opens", "opened", "dependabot[bot]", "dependabot[bot]", "example/outside-in", []string{"dependabot", "test", "tools"}},
+		{"Dependabot pushes", "synchronize", "dependabot[bot]", "dependabot[bot]", "example/outside-in", []string{"dependabot", "test", "tools"}},
+		{"a person pushes to Dependabot's branch", "synchronize", "alice", "dependabot[bot]", "example/outside-in", []string{"environment", "preview", "test", "tools"}},
 		{"a person closes", "closed", "alice", "alice", "example/outside-in", []string{"environment-down"}},
 		{"Dependabot closes its own", "closed", "dependabot[bot]", "dependabot[bot]", "example/outside-in", []string{"dependabot"}},
-		{"a fork opens", "opened", "mallory", "mallory", "mallory/outside-in", []string{"test"}},
+		{"a fork opens", "opened", "mallory", "mallory", "mallory/outside-in", []string{"test", "tools"}},
 		{"a fork closes", "closed", "mallory", "mallory", "mallory/outside-in", nil},
 	} {
 		ctx := prEvent(c.action, c.actor, c.author, c.head)

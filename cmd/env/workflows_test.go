@@ -31,6 +31,9 @@ var checks = []struct {
 	{"PR stack name", checkPRStackName},
 	{"triggers", checkTriggers},
 	{"job timeouts", checkTimeouts},
+	{"tool cache", checkToolCache},
+	{"tool build and test timeouts", checkToolTimeouts},
+	{"tool build memory", checkToolMemory},
 }
 
 // suiteChecks read every workflow at once: runners and concurrency groups are shared across

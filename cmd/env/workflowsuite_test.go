@@ -153,6 +153,11 @@ func runners(j job) (names []string, problem string) {
 			names = append(names, "label:"+strings.ToLower(l))
 		}
 	}
+	if j.RunsOn == nil && strings.HasPrefix(j.Uses, "./.github/workflows/") {
+		// A call of a workflow of this repository runs on that workflow's runners; it is loaded
+		// and checked as a workflow of its own, one a pull request can start (workflow_call).
+		return nil, ""
+	}
 	switch r := j.RunsOn.(type) {
 	case string:
 		if m := varOrHosted.FindStringSubmatch(r); m != nil {
