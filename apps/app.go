@@ -131,9 +131,12 @@ func NewApp(ctx *pulumi.Context, name string, args AppArgs, opts ...pulumi.Resou
 	}
 	if _, err := policyv1.NewPodDisruptionBudget(ctx, naming.Child(name, "pdb"), &policyv1.PodDisruptionBudgetArgs{
 		Metadata: meta(),
+		// One pod at a time, and unready pods always: a drain, a node group update or a
+		// scale-down always finishes (in an environment the platform refuses any other budget).
 		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
-			MaxUnavailable: pulumi.Int(1),
-			Selector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(AppLabels(args.Name))},
+			MaxUnavailable:             pulumi.Int(1),
+			UnhealthyPodEvictionPolicy: pulumi.String("AlwaysAllow"),
+			Selector:                   &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(AppLabels(args.Name))},
 		},
 	}, inNs...); err != nil {
 		return nil, fmt.Errorf("apps: app %s disruption budget: %w", args.Name, err)

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/outside-in/outside-in/guardrails"
 )
 
 func TestHTTPDConfig(t *testing.T) {
@@ -37,4 +39,21 @@ func TestEnvironmentLabels(t *testing.T) {
 	assert.Equal(t, "20261201T120000Z", labels["outside-in/expires-at"], "a label value holds no colon")
 	assert.Equal(t, "alice@example.com", annotations["outside-in/owner"], "the annotation keeps the value as given")
 	assert.Equal(t, "2026-12-01T12:00:00Z", annotations["outside-in/expires-at"])
+}
+
+// What a later env up changes of an environment's namespace labels (a renewed expiry, another
+// owner) is what the platform lets the environments group change; nothing else differs.
+func TestRenewingAnEnvironmentChangesOnlyRenewableLabels(t *testing.T) {
+	first, _ := EnvironmentLabels(EnvironmentArgs{Env: "pr-17", Stack: "organization/outside-in/pr-17",
+		Owner: "alice@example.com", ExpiresAt: "2026-12-01T12:00:00Z"})
+	renewed, _ := EnvironmentLabels(EnvironmentArgs{Env: "pr-17", Stack: "organization/outside-in/pr-17",
+		Owner: "renovate[bot]", ExpiresAt: "2026-12-04T12:00:00Z"})
+	var changed []string
+	for k, v := range renewed {
+		if first[k] != v {
+			changed = append(changed, k)
+		}
+	}
+	assert.Len(t, first, len(renewed))
+	assert.ElementsMatch(t, guardrails.RenewableNamespaceLabels, changed)
 }

@@ -11,7 +11,9 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/ingress"
+	"github.com/outside-in/outside-in/internal/kubemeta"
 	"github.com/outside-in/outside-in/internal/naming"
 )
 
@@ -62,9 +64,18 @@ func deploymentSpec(args AppArgs, configMap pulumi.StringInput) *appsv1.Deployme
 			NodeAffinityPolicy: pulumi.String("Honor"),
 		}
 	}
+	// The platform's apps outrank every environment's pods; an environment's run at the only
+	// class the platform lets environments name.
+	priorityClass := kubemeta.PlatformPriorityClass
+	if args.Environment != nil {
+		priorityClass = kubemeta.EnvironmentsPriorityClass
+	}
 	return &appsv1.DeploymentSpecArgs{
 		Replicas: pulumi.Int(args.Replicas),
-		Selector: &metav1.LabelSelectorArgs{MatchLabels: labels},
+		// Old ReplicaSets kept for a rollback: the most an environment may keep (each is an
+		// object in the cluster's datastore).
+		RevisionHistoryLimit: pulumi.Int(guardrails.EnvironmentRevisionHistory),
+		Selector:             &metav1.LabelSelectorArgs{MatchLabels: labels},
 		Strategy: &appsv1.DeploymentStrategyArgs{
 			Type:          pulumi.String("RollingUpdate"),
 			RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{MaxUnavailable: pulumi.Int(0), MaxSurge: pulumi.Int(1)},
@@ -76,6 +87,7 @@ func deploymentSpec(args AppArgs, configMap pulumi.StringInput) *appsv1.Deployme
 				Annotations: pulumi.StringMap{"outside-in/config-sha256": pulumi.String(configHash(args))},
 			},
 			Spec: &corev1.PodSpecArgs{
+				PriorityClassName:             pulumi.String(priorityClass),
 				AutomountServiceAccountToken:  pulumi.Bool(false),
 				EnableServiceLinks:            pulumi.Bool(false),
 				TerminationGracePeriodSeconds: pulumi.Int(ingress.TerminationGraceSeconds),

@@ -83,6 +83,7 @@ func NewEnvironment(ctx *pulumi.Context, name string, args EnvironmentArgs, opts
 			Type:           pulumi.String("Container"),
 			DefaultRequest: pulumi.ToStringMap(guardrails.EnvironmentDefaultRequests),
 			Default:        pulumi.ToStringMap(guardrails.EnvironmentDefaultLimits),
+			Max:            pulumi.ToStringMap(guardrails.EnvironmentMaxLimits),
 		}}},
 	}, guard...)
 	if err != nil {

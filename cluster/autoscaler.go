@@ -83,6 +83,9 @@ func AutoscalerValues(clusterName, region, kubernetesVersion string) map[string]
 			"skip-nodes-with-system-pods": false,
 		},
 		"replicaCount": 1,
+		// The chart's default, said here: the autoscaler outranks the platform's own class and
+		// every environment's pods (guardrails.PlatformPriority).
+		"priorityClassName": "system-cluster-critical",
 		"resources": map[string]any{
 			"requests": map[string]any{"cpu": "100m", "memory": "300Mi"},
 			"limits":   map[string]any{"memory": "600Mi"},

@@ -31,6 +31,10 @@ type PeerRule struct {
 // APIPort is the port of the k3s supervisor and kube-apiserver.
 const APIPort = 6443
 
+// K3sPodCidr is k3s's default cluster-cidr, which the servers keep (they set no
+// --cluster-cidr): flannel gives the pods addresses there, outside the VPC.
+const K3sPodCidr = "10.42.0.0/16"
+
 // K3sPeerRules are the only ways the cluster's machines reach one another (k3s docs,
 // "Inbound rules for K3s nodes"); the load balancer's rules to the agents' node ports are the
 // ingress layer's. Embedded etcd's ports are open between servers only, and only with three.

@@ -68,10 +68,12 @@ var writes = []string{"CREATE", "UPDATE", "DELETE"}
 
 // EnvironmentPolicies are the admission half of what an environment may do (EnvironmentsRules
 // is the RBAC half): writes only inside environment namespaces; namespaces only named env-*
-// and enforcing Pod Security restricted; Services only of type ClusterIP without external IPs;
-// Ingresses only of the platform's class, for hosts `<app>-<env>.<envDomain>` of the
-// environment's own name; its quota and limits at most the platform's, never deleted; and no
-// Deployment before the quota exists.
+// and enforcing Pod Security restricted, their labels kept; Services only of type ClusterIP
+// without external IPs; Ingresses only of the platform's class, for hosts
+// `<app>-<env>.<envDomain>` of the environment's own name, of bounded size; its quota and limits
+// at most the platform's, never deleted; no Deployment before the quota exists; pods at the
+// environments' priority, placed by the scheduler away from the platform's nodes and pods;
+// disruption budgets that always allow an eviction; and no finalizers.
 func EnvironmentPolicies(p Platform) []AdmissionPolicy {
 	prefix := fmt.Sprintf("%q", NamespacePrefix)
 	return []AdmissionPolicy{
@@ -86,10 +88,14 @@ func EnvironmentPolicies(p Platform) []AdmissionPolicy {
 			}},
 		},
 		{
-			Name:      "outside-in-environments-namespaces",
-			Why:       "environment namespaces are named env-* and enforce Pod Security restricted",
-			Match:     []Match{{Groups: []string{""}, Resources: []string{"namespaces"}, Operations: writes}},
-			Variables: []Variable{{"ns", "request.operation == 'DELETE' ? oldObject : object"}},
+			Name:  "outside-in-environments-namespaces",
+			Why:   "environment namespaces are named env-* and enforce Pod Security restricted",
+			Match: []Match{{Groups: []string{""}, Resources: []string{"namespaces"}, Operations: writes}},
+			Variables: []Variable{
+				{"ns", "request.operation == 'DELETE' ? oldObject : object"},
+				{"labels", "request.operation == 'UPDATE' && has(object.metadata.labels) ? object.metadata.labels : {}"},
+				{"oldLabels", "request.operation == 'UPDATE' && has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}"},
+			},
 			Validations: []Validation{
 				{
 					Expression: "variables.ns.metadata.name.startsWith(" + prefix + ")",
@@ -107,6 +113,7 @@ func EnvironmentPolicies(p Platform) []AdmissionPolicy {
 					Expression: "request.operation == 'DELETE' || !has(object.metadata.labels) || !object.metadata.labels.exists(k, k == 'pod-security.kubernetes.io/enforce-version') || object.metadata.labels['pod-security.kubernetes.io/enforce-version'] == 'latest'",
 					Message:    "'namespace ' + object.metadata.name + ': pod-security.kubernetes.io/enforce-version must be latest (or absent)'",
 				},
+				namespaceLabelsKept(),
 			},
 		},
 		{
@@ -127,6 +134,9 @@ func EnvironmentPolicies(p Platform) []AdmissionPolicy {
 		},
 		ingressPolicy(p),
 		quotaPolicy(),
+		workloadsPolicy(),
+		budgetsPolicy(),
+		finalizersPolicy(),
 		{
 			Name:       "outside-in-environments-quota-first",
 			Why:        "no workload in an environment namespace before its quota holds",
@@ -173,6 +183,11 @@ func ingressPolicy(p Platform) AdmissionPolicy {
 				Message:    "'Ingress ' + object.metadata.name + ': every rule needs a host <app>-' + variables.env + '." + p.EnvDomain + " (one label under " + p.EnvDomain + ", of this environment)'",
 			},
 			{
+				Expression: fmt.Sprintf("!has(object.spec.rules) || (size(object.spec.rules) <= %d && object.spec.rules.all(r, !has(r.http) || size(r.http.paths) <= %d))", EnvironmentIngressRules, EnvironmentIngressPaths),
+				Message: fmt.Sprintf("'Ingress ' + object.metadata.name + ': at most %d rules of at most %d paths each (what the platform\\'s controller holds for one environment is bounded), not ' + "+
+					"string(size(object.spec.rules)) + ' rules of ' + object.spec.rules.map(r, string(has(r.http) ? size(r.http.paths) : 0)).join(', ') + ' paths'", EnvironmentIngressRules, EnvironmentIngressPaths),
+			},
+			{
 				Expression: "!has(object.spec.tls) || object.spec.tls.all(t, !has(t.hosts) || t.hosts.all(h, h.matches(variables.host)))",
 				Message:    "'Ingress ' + object.metadata.name + ': every TLS host must be <app>-' + variables.env + '." + p.EnvDomain + "'",
 			},
@@ -212,7 +227,7 @@ func quotaPolicy() AdmissionPolicy {
 	for _, kind := range []struct {
 		field  string
 		values map[string]string
-	}{{"default", EnvironmentDefaultLimits}, {"defaultRequest", EnvironmentDefaultRequests}} {
+	}{{"default", EnvironmentDefaultLimits}, {"defaultRequest", EnvironmentDefaultRequests}, {"max", EnvironmentMaxLimits}} {
 		for _, r := range sortedKeys(kind.values) {
 			item := "object.spec.limits[0]"
 			v = append(v, Validation{

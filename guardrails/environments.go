@@ -50,22 +50,62 @@ var (
 	// no LoadBalancer and no NodePort Service (the admission policy refuses those kinds of
 	// Service too): an environment can never make a load balancer the platform does not own,
 	// nor open a port on the nodes.
+	//
+	// Object counts are sized for 20 apps (services: 20), each with one ConfigMap, Deployment,
+	// Service, PodDisruptionBudget, NetworkPolicy and Ingress, what the App component makes;
+	// ConfigMaps and NetworkPolicies have 5 more for the namespace's own (kube-root-ca.crt, the
+	// default-deny policy) and a few of the environment's. They bound what one environment
+	// keeps in the cluster's datastore (EKS: 8 GiB; k3s: its server's 10 GiB volume; a
+	// ConfigMap holds at most 1 MiB, so 25 of them at most 25 MiB) and in the controller's
+	// configuration (with EnvironmentIngressRules and EnvironmentIngressPaths).
 	EnvironmentQuota = map[string]string{
-		"requests.cpu":           "2",
-		"requests.memory":        "2Gi",
-		"limits.cpu":             "8",
-		"limits.memory":          "8Gi",
-		"requests.storage":       "0",
-		"persistentvolumeclaims": "0",
-		"pods":                   "40",
-		"services":               "20",
-		"services.loadbalancers": "0",
-		"services.nodeports":     "0",
+		"requests.cpu":    "2",
+		"requests.memory": "2Gi",
+		"limits.cpu":      "8",
+		"limits.memory":   "8Gi",
+		// The node disk an environment's containers may write (writable layers, logs and
+		// emptyDirs): requests as much as requests.memory; limits as many containers at the
+		// LimitRange's default limit (256 MiB) as limits.memory allows at its default (32). The
+		// kubelet evicts a pod past its own limit (at most EnvironmentMaxLimits), and on a node
+		// short of disk it evicts pods past their requests lowest priority first: an
+		// environment's before the platform's.
+		"requests.ephemeral-storage": "2Gi",
+		"limits.ephemeral-storage":   "8Gi",
+		"requests.storage":           "0",
+		"persistentvolumeclaims":     "0",
+		"pods":                       "40",
+		"services":                   "20",
+		"services.loadbalancers":     "0",
+		"services.nodeports":         "0",
+		// ReplicaSets are not counted (a quota on them would stop a rollout at its limit):
+		// each Deployment keeps at most EnvironmentRevisionHistory old ones.
+		"count/configmaps":                        "25",
+		"count/deployments.apps":                  "20",
+		"count/ingresses.networking.k8s.io":       "20",
+		"count/networkpolicies.networking.k8s.io": "25",
+		"count/poddisruptionbudgets.policy":       "20",
 	}
 	// EnvironmentDefaultRequests and EnvironmentDefaultLimits are the LimitRange's container
 	// defaults, for containers that state none (the quota needs every pod to state them).
 	EnvironmentDefaultRequests = map[string]string{"cpu": "50m", "memory": "64Mi", "ephemeral-storage": "64Mi"}
 	EnvironmentDefaultLimits   = map[string]string{"cpu": "500m", "memory": "256Mi", "ephemeral-storage": "256Mi"}
+	// EnvironmentMaxLimits are the LimitRange's maxima of one container: 1 GiB of node disk, a
+	// twentieth of the smallest node disk the program builds (nodeDiskSizeGib, at least 20).
+	EnvironmentMaxLimits = map[string]string{"ephemeral-storage": "1Gi"}
+)
+
+// EnvironmentRevisionHistory is the most old ReplicaSets an environment's Deployment may keep
+// (revisionHistoryLimit; Kubernetes' default is 10): with 20 Deployments, at most 80 ReplicaSets
+// beside the current ones. Three are enough to roll back with kubectl rollout undo.
+const EnvironmentRevisionHistory = 3
+
+// EnvironmentIngressRules and EnvironmentIngressPaths bound one Ingress of an environment: at most
+// 4 rules of at most 4 paths each. Traefik keeps a router and a service for every path of every
+// Ingress of its class in memory (limited to 256 MiB) and rebuilds its whole configuration on
+// every change: one environment adds at most 20 × 16 = 320 routers, where an app needs one.
+const (
+	EnvironmentIngressRules = 4
+	EnvironmentIngressPaths = 4
 )
 
 // EnvironmentQuotaName and EnvironmentLimitsName are the names of an environment's

@@ -53,17 +53,22 @@ var ControllerSelector = map[string]string{
 // renders exist only at deploy time. publishedHostname, the load balancer's DNS name, is what
 // the controller writes into each Ingress's status: pulumi-kubernetes waits for that status, and
 // kubectl shows where the Ingress is reached.
-func ControllerValues(replicas int, tls bool, vpcCidr string, publishedHostname pulumi.StringInput) map[string]any {
+func ControllerValues(replicas int, tls bool, trustedForwarders []string, publishedHostname pulumi.StringInput) map[string]any {
 	web := map[string]any{"port": webPort, "exposedPort": 80, "protocol": "TCP"}
 	websecure := map[string]any{
 		"port": websecurePort, "exposedPort": 443, "protocol": "TCP",
 		// TLS ends at the load balancer; this entry point receives decrypted requests.
 		"http": map[string]any{"tls": map[string]any{"enabled": false}},
 	}
-	if vpcCidr != "" {
-		// X-Forwarded-For is believed only from the load balancer's network; without a VPC
-		// (a cluster given by kubeconfig) it is not believed at all.
-		trusted := map[string]any{"trustedIPs": []any{vpcCidr}}
+	if len(trustedForwarders) > 0 {
+		// X-Forwarded-* are believed only from where the load balancer connects from
+		// (TrustedForwarders says why); from anyone else Traefik drops them and records the
+		// connection's own address as the client's.
+		ips := make([]any, len(trustedForwarders))
+		for i, c := range trustedForwarders {
+			ips[i] = c
+		}
+		trusted := map[string]any{"trustedIPs": ips}
 		web["forwardedHeaders"] = trusted
 		websecure["forwardedHeaders"] = trusted
 	}
@@ -76,6 +81,9 @@ func ControllerValues(replicas int, tls bool, vpcCidr string, publishedHostname 
 	return map[string]any{
 		"image":           map[string]any{"digest": TraefikDigest, "pullPolicy": "IfNotPresent"},
 		"versionOverride": TraefikVersion,
+		// Above every environment's pods: the scheduler evicts theirs to place the controller,
+		// never the reverse (guardrails.PlatformPriority).
+		"priorityClassName": kubemeta.PlatformPriorityClass,
 		"deployment": map[string]any{
 			"kind":                          "Deployment",
 			"replicas":                      replicas,
@@ -155,7 +163,7 @@ func (b *builder) controller(loadBalancerDNSName pulumi.StringInput) (*helmv3.Re
 		Chart:          pulumi.String(ChartName),
 		Version:        pulumi.String(ChartVersion),
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ChartRepo)},
-		Values:         pulumi.ToMap(ControllerValues(b.args.ControllerReplicas, b.args.TLS, b.args.VpcCidr, loadBalancerDNSName)),
+		Values:         pulumi.ToMap(ControllerValues(b.args.ControllerReplicas, b.args.TLS, TrustedForwarders(b.args.Kind, b.args.PublicSubnetCidrs), loadBalancerDNSName)),
 		// The chart ships Traefik's CRDs; with the CRD provider off they serve nothing, and Helm
 		// would leave them in the cluster after an uninstall.
 		SkipCrds:      pulumi.Bool(true),
@@ -168,6 +176,9 @@ func (b *builder) controller(loadBalancerDNSName pulumi.StringInput) (*helmv3.Re
 	}
 	if _, err := corev1.NewService(b.ctx, naming.Child(b.name, "entry"), entryService(b.args.Ports), append(opts, pulumi.DependsOn([]pulumi.Resource{ns}))...); err != nil {
 		return nil, fmt.Errorf("ingress: controller entry service: %w", err)
+	}
+	if err := b.entryPolicy(append(opts, pulumi.DependsOn([]pulumi.Resource{ns}))...); err != nil {
+		return nil, err
 	}
 	return release, nil
 }

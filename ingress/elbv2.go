@@ -52,7 +52,7 @@ func (b *builder) elbv2(sg *ec2.SecurityGroup, listeners []Listener) (loadBalanc
 		if kind == NLB {
 			protocol = "TCP"
 		}
-		tg, err := lb.NewTargetGroup(b.ctx, naming.Child(b.name, "tg", port), &lb.TargetGroupArgs{
+		tgArgs := &lb.TargetGroupArgs{
 			VpcId:               b.args.VpcID,
 			TargetType:          pulumi.String("instance"),
 			Port:                pulumi.Int(port),
@@ -70,7 +70,14 @@ func (b *builder) elbv2(sg *ec2.SecurityGroup, listeners []Listener) (loadBalanc
 				UnhealthyThreshold: pulumi.Int(hc.UnhealthyThreshold),
 			},
 			Tags: b.tags(fmt.Sprintf("tg-%d", port)),
-		}, b.parent)
+		}
+		if kind == NLB {
+			// The pods see the client's own address (AWS's default for instance targets, said
+			// here because the controller's trust and entry NetworkPolicy rest on it: see
+			// TrustedForwarders and EntrySources).
+			tgArgs.PreserveClientIp = pulumi.String("true")
+		}
+		tg, err := lb.NewTargetGroup(b.ctx, naming.Child(b.name, "tg", port), tgArgs, b.parent)
 		if err != nil {
 			return loadBalancer{}, fmt.Errorf("ingress: target group for node port %d: %w", port, err)
 		}

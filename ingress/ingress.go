@@ -24,8 +24,14 @@ type IngressArgs struct {
 	Certificates int
 
 	VpcID           pulumi.StringInput
-	VpcCidr         string
 	PublicSubnetIDs pulumi.StringArrayInput
+	// PublicSubnetCidrs are the public subnets' CIDRs, where the load balancer's nodes take
+	// their addresses: what Traefik trusts forwarded headers from and its entry NetworkPolicy
+	// admits (TrustedForwarders, EntrySources). Plain values: they decide the policy's rules.
+	PublicSubnetCidrs []string
+	// ClusterCidrs are the ranges of the cluster's own nodes and pods (the VPC; k3s's pod
+	// network): never a client, even when an allowed client CIDR covers them (NLB).
+	ClusterCidrs []string
 
 	NodeSecurityGroupID       pulumi.StringInput
 	NodeAutoscalingGroupNames pulumi.StringArrayInput

@@ -64,7 +64,7 @@ func TestTimings(t *testing.T) {
 
 // The chart values are all that can be checked of the objects Helm renders at deploy time.
 func TestControllerValues(t *testing.T) {
-	v := ControllerValues(3, true, "10.0.0.0/16", pulumi.String("lb-1.elb.example"))
+	v := ControllerValues(3, true, []string{"10.0.255.0/24", "10.0.254.0/24"}, pulumi.String("lb-1.elb.example"))
 	get := func(path ...string) any {
 		var cur any = v
 		for _, p := range path {
@@ -86,7 +86,8 @@ func TestControllerValues(t *testing.T) {
 	assert.Equal(t, websecurePort, get("ports", "websecure", "port"))
 	assert.Equal(t, false, get("ports", "websecure", "http", "tls", "enabled"), "TLS ends at the load balancer")
 	assert.Equal(t, "websecure", get("ports", "web", "http", "redirections", "entryPoint", "to"))
-	assert.Equal(t, []any{"10.0.0.0/16"}, get("ports", "web", "forwardedHeaders", "trustedIPs"))
+	assert.Equal(t, []any{"10.0.255.0/24", "10.0.254.0/24"}, get("ports", "web", "forwardedHeaders", "trustedIPs"))
+	assert.Equal(t, []any{"10.0.255.0/24", "10.0.254.0/24"}, get("ports", "websecure", "forwardedHeaders", "trustedIPs"))
 	assert.Equal(t, true, get("podDisruptionBudget", "enabled"))
 	assert.NotNil(t, get("resources", "limits", "memory"))
 	for k, val := range get("deployment", "podLabels").(map[string]any) {
@@ -96,6 +97,9 @@ func TestControllerValues(t *testing.T) {
 	spread := get("topologySpreadConstraints").([]any)
 	require.Len(t, spread, 2)
 
-	plain := ControllerValues(2, false, "10.0.0.0/16", pulumi.String("lb-1.elb.example"))
+	plain := ControllerValues(2, false, nil, pulumi.String("lb-1.elb.example"))
 	assert.Nil(t, plain["ports"].(map[string]any)["web"].(map[string]any)["http"], "no redirect without TLS")
+	for _, ep := range []string{"web", "websecure"} {
+		assert.NotContains(t, plain["ports"].(map[string]any)[ep], "forwardedHeaders", "%s: nothing trusted, no trustedIPs at all", ep)
+	}
 }

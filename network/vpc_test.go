@@ -37,15 +37,7 @@ func buildVpc(t *testing.T, args VpcArgs) *fakeaws.Fake {
 	return fake
 }
 
-func ofType(fake *fakeaws.Fake, typ string) []*fakeaws.Resource {
-	var out []*fakeaws.Resource
-	for _, r := range fake.Resources() {
-		if r.Type == typ {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func ofType(fake *fakeaws.Fake, typ string) []*fakeaws.Resource { return fake.OfType(typ) }
 
 func named(t *testing.T, fake *fakeaws.Fake, typ, name string) *fakeaws.Resource {
 	t.Helper()

@@ -86,13 +86,17 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 	if err != nil {
 		return err
 	}
+	if k8s, err = withPriorities(ctx, cfg, k8s); err != nil {
+		return err
+	}
 
 	args := ingress.IngressArgs{
 		Kind:                      ingress.LoadBalancerKind(cfg.LoadBalancer),
 		TLS:                       cfg.TLS,
 		VpcID:                     vpc.VpcID,
-		VpcCidr:                   cfg.VpcCidr,
 		PublicSubnetIDs:           vpc.PublicSubnetIDs,
+		PublicSubnetCidrs:         publicSubnetCidrs(vpc.Subnets),
+		ClusterCidrs:              clusterCidrs(cfg),
 		NodeSecurityGroupID:       k8s.NodeSecurityGroupID,
 		NodeAutoscalingGroupNames: k8s.NodeAutoscalingGroupNames,
 		AllowedCidrs:              cfg.AllowedCidrs,
@@ -251,6 +255,26 @@ func buildApps(ctx *pulumi.Context, cfg Config, hosts map[string]pulumi.StringIn
 		out = append(out, app)
 	}
 	return out, nil
+}
+
+// publicSubnetCidrs are the planned public subnets' CIDRs, in AZ order: where the load
+// balancer's nodes take their addresses.
+func publicSubnetCidrs(subnets []network.SubnetPair) []string {
+	out := make([]string, len(subnets))
+	for i, s := range subnets {
+		out[i] = s.Public.String()
+	}
+	return out
+}
+
+// clusterCidrs are where the cluster's nodes and pods have their addresses: the VPC (nodes, and
+// EKS pods through the VPC CNI) and, on k3s, flannel's pod network.
+func clusterCidrs(cfg Config) []string {
+	out := []string{cfg.VpcCidr}
+	if cfg.ClusterMode == ClusterModeK3s {
+		out = append(out, cluster.K3sPodCidr)
+	}
+	return out
 }
 
 func nodePorts(cfg Config) ingress.NodePorts {

@@ -22,11 +22,15 @@ func buildOnExisting(ctx *pulumi.Context, cfg Config, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if k8s, err = withPriorities(ctx, cfg, k8s); err != nil {
+		return err
+	}
 	edge, err := ingress.NewIngress(ctx, "ingress", ingress.IngressArgs{
 		Kind:               ingress.None,
 		Ports:              nodePorts(cfg),
 		ControllerReplicas: cfg.IngressReplicas,
 		Provider:           k8s.Provider,
+		Ready:              k8s.Ready,
 		PublishedHostname:  cfg.Domain,
 		NamePrefix:         cfg.NamePrefix(),
 	})

@@ -2,6 +2,7 @@ package program
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -21,6 +22,24 @@ const (
 	OutputControllerNamespace   = "controllerNamespace"
 	OutputControllerPodLabels   = "controllerPodLabels"
 )
+
+// withPriorities declares the stack's PriorityClasses (guardrails.PriorityClasses: the
+// platform's, and on a platform for environments the environments' too) and returns the
+// cluster with them among what the in-cluster layers wait for: the API server refuses a pod
+// whose class does not exist yet.
+func withPriorities(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) (*cluster.Result, error) {
+	p, err := guardrails.NewPriorities(ctx, "priorities", guardrails.PrioritiesArgs{
+		Platform: cfg.EnvDomain != "",
+		Provider: k8s.Provider,
+		Ready:    k8s.Ready,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("platform: %w", err)
+	}
+	out := *k8s
+	out.Ready = append(slices.Clone(k8s.Ready), p.Classes...)
+	return &out, nil
+}
 
 // GitHubAccess is the platform's component for CI: the GitHub OIDC provider and the CI roles.
 type GitHubAccess struct {

@@ -21,7 +21,14 @@ import (
 // submitted as bare Pods, because Pod Security only warns on workload templates.
 func TestKubernetesObjectsAcceptedByAPIServer(t *testing.T) {
 	srv := kubeapi.Start(t)
-	for _, s := range shippedStacks(t) {
+	// The pods' PriorityClasses exist for real: a pod naming a missing class is refused, and a
+	// dry run of a class creates nothing.
+	applyPriorityClasses(t, srv)
+	// Behind an NLB the controller's entry policy admits the clients less the cluster's own
+	// ranges (ipBlock except), a shape no shipped stack has.
+	nlb := with(stack(t, "platform"), map[string]string{"loadBalancer": "nlb"})
+	nlb.Name = "platform-nlb"
+	for _, s := range append(shippedStacks(t), nlb) {
 		t.Run(s.Name, func(t *testing.T) {
 			res := run(t, s)
 			objs, err := res.KubernetesObjects()

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/offline/kubeapi"
 	"github.com/outside-in/outside-in/offline/plan"
@@ -40,6 +41,10 @@ const settle = 45 * time.Second
 func TestStacksRunOnTheControlPlane(t *testing.T) {
 	t.Parallel()
 	cp := kubeapi.StartControlPlane(t)
+	// The platform's PriorityClasses first: an environment stack's pods name the environments'
+	// class, which its platform declares, and the API server refuses a pod whose class is
+	// missing.
+	applyPriorityClasses(t, cp.Server)
 	stacks := shippedStacks(t)
 	stacks = append(stacks, generatedStacks(t)...)
 	for i, s := range stacks {
@@ -48,6 +53,21 @@ func TestStacksRunOnTheControlPlane(t *testing.T) {
 			runStack(t, cp, s, i)
 		})
 	}
+}
+
+// applyPriorityClasses applies the platform stack's PriorityClasses to srv, for real.
+func applyPriorityClasses(t *testing.T, srv *kubeapi.Server) {
+	t.Helper()
+	objs, err := run(t, stack(t, "platform")).KubernetesObjects()
+	require.NoError(t, err)
+	n := 0
+	for _, o := range objs {
+		if o["kind"] == "PriorityClass" {
+			require.NoError(t, srv.Apply(t.Context(), &unstructured.Unstructured{Object: o}), "PriorityClass %s", nameOf(o))
+			n++
+		}
+	}
+	require.Equal(t, len(guardrails.PriorityClasses(true)), n)
 }
 
 // generatedStacks are stacks the shipped ones do not show: three k3s servers with as many app
@@ -195,7 +215,8 @@ func onItsNodes(t tb, o map[string]any, stack string) map[string]any {
 
 // controllerStandIn plays the ingress controller's pods: the chart renders the real Deployment
 // and PodDisruptionBudget at deploy time, so these carry what the program's values give them
-// (replicas, pod labels, resources, spread constraints, rollout strategy, budget). None for a
+// (replicas, pod labels, priority class, resources, spread constraints, rollout strategy,
+// budget). None for a
 // stack without the controller (an environment).
 func controllerStandIn(t *testing.T, res *plan.Result) []map[string]any {
 	t.Helper()
@@ -228,6 +249,7 @@ func controllerStandIn(t *testing.T, res *plan.Result) []map[string]any {
 			"template": map[string]any{
 				"metadata": map[string]any{"labels": labels},
 				"spec": map[string]any{
+					"priorityClassName":         values["priorityClassName"],
 					"securityContext":           map[string]any{"runAsNonRoot": true, "runAsUser": 65532, "seccompProfile": map[string]any{"type": "RuntimeDefault"}},
 					"topologySpreadConstraints": values["topologySpreadConstraints"],
 					"containers": []any{map[string]any{

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +11,6 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/outside-in/outside-in/guardrails"
+	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/offline/kubeapi"
 )
 
@@ -27,29 +28,6 @@ const envDomain = "env.platform.example.com"
 
 // k3sEnvDomain is the envDomain of a k3s platform made from Pulumi.k3s.yaml.
 const k3sEnvDomain = "env.k3s.outside-in.example.com"
-
-// platformState is what the attacks aim at: the platform's own namespaces and objects, made by
-// the administrator the way the platform stack makes them.
-func platformState(t *testing.T, srv *kubeapi.Server) {
-	t.Helper()
-	ctx := t.Context()
-	admin := srv.Clientset()
-	for _, ns := range []string{"traefik", "www", "env-pr-43"} {
-		labels := map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}
-		if ns == "env-pr-43" {
-			labels[guardrails.EnvironmentLabel] = "pr-43"
-		}
-		require.NoError(t, srv.EnsureNamespace(ctx, ns, labels))
-		_, err := admin.CoreV1().ConfigMaps(ns).Create(ctx, configMap(ns, "platform-config"), create)
-		require.NoError(t, err)
-	}
-	_, err := admin.CoreV1().ServiceAccounts("kube-system").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "cluster-autoscaler"}}, create)
-	require.NoError(t, err)
-	_, err = admin.CoreV1().Secrets("kube-system").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "platform-secret"}, StringData: map[string]string{"k": "v"}}, create)
-	require.NoError(t, err)
-	_, err = admin.NetworkingV1().NetworkPolicies("env-pr-43").Create(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default-deny"}, Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{"Ingress"}}}, create)
-	require.NoError(t, err)
-}
 
 // environmentAttacks is the table of what the environments identity of environment pr-42 must
 // be refused and what env up, an update, env down and env check need of it, in the order a
@@ -64,7 +42,7 @@ func environmentAttacks(envDomain string) []attack {
 	} {
 		return c.CoreV1().ResourceQuotas(ns)
 	}
-	return []attack{
+	rows := []attack{
 		// Outside environment namespaces: nothing.
 		{"create a ConfigMap in kube-system", false, confined, func(ctx context.Context, c kubernetes.Interface) error {
 			_, err := c.CoreV1().ConfigMaps("kube-system").Create(ctx, configMap("kube-system", "x"), create)
@@ -178,6 +156,9 @@ func environmentAttacks(envDomain string) []attack {
 		{"delete its LimitRange", false, "may not delete its quota or limits", func(ctx context.Context, c kubernetes.Interface) error {
 			return c.CoreV1().LimitRanges(ns).Delete(ctx, guardrails.EnvironmentLimitsName, metav1.DeleteOptions{})
 		}},
+	}
+	rows = append(rows, isolationAttacks(ns, host)...)
+	return append(rows, []attack{
 		{"its app's Deployment", true, "", func(ctx context.Context, c kubernetes.Interface) error {
 			_, err := c.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "web", 2, ""), create)
 			return err
@@ -186,8 +167,7 @@ func environmentAttacks(envDomain string) []attack {
 			if _, err := c.CoreV1().ConfigMaps(ns).Create(ctx, configMap(ns, "web-httpd"), create); err != nil {
 				return err
 			}
-			one := intstr.FromInt32(1)
-			if _, err := c.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: policyv1.PodDisruptionBudgetSpec{MaxUnavailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}, create); err != nil {
+			if _, err := c.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, budget(ns, "web", intstr.FromInt32(1)), create); err != nil {
 				return err
 			}
 			_, err := c.NetworkingV1().NetworkPolicies(ns).Create(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default-deny"}, Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{"Ingress"}}}, create)
@@ -315,15 +295,18 @@ func environmentAttacks(envDomain string) []attack {
 		{"delete its namespace", true, "", func(ctx context.Context, c kubernetes.Interface) error {
 			return c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
 		}},
-	}
+	}...)
 }
 
 // The environments identity, with a client certificate of its own (what the k3s platform hands
 // environments, and what the EKS access entry of the CI environments role maps to: the group
-// and nothing else), on a real control plane with the platform's RBAC and admission policies
-// applied: refused every row of environmentAttacks that it must be, each with the API server's
-// own message, and allowed everything an environment's lifecycle needs. The quota it may not
-// lift is enforced by the real quota controller.
+// and nothing else), on a real control plane with three nodes, the platform's RBAC, admission
+// policies and PriorityClasses applied and the controller's pods running as the chart runs
+// them: refused every row of environmentAttacks that it must be, each with the API server's
+// own message, and allowed everything an environment's lifecycle needs. Then what only a
+// running control plane shows: the controller kept every pod through the attacks (none
+// preempted) and outranks the environment's; the LimitRange and the quota (enforced by the real
+// quota controller) hold; draining a node holding the environment's pods finishes.
 func TestEnvironmentsIdentityOnTheControlPlane(t *testing.T) {
 	t.Parallel()
 	cp := kubeapi.StartControlPlane(t)
@@ -331,23 +314,33 @@ func TestEnvironmentsIdentityOnTheControlPlane(t *testing.T) {
 	require.NoError(t, cp.AddNodes(ctx, []kubeapi.Node{
 		{Name: "node-a", CPU: "4", Memory: "16Gi", Pods: 110},
 		{Name: "node-b", CPU: "4", Memory: "16Gi", Pods: 110},
+		{Name: "node-c", CPU: "4", Memory: "16Gi", Pods: 110},
 	}))
 	platformState(t, cp.Server)
-	objs, err := run(t, stack(t, "platform")).KubernetesObjects()
+	res := run(t, stack(t, "platform"))
+	objs, err := res.KubernetesObjects()
 	require.NoError(t, err)
 	c := clientAs(t, cp.Server, "ci-pr-42", guardrails.EnvironmentsGroup)
 	applyGuardrails(t, cp.Server, objs, c)
+	kube := cp.Clientset()
+	replicas := startController(t, cp, kube, controllerStandIn(t, res))
 
+	const ns = "env-pr-42"
 	rows := environmentAttacks(envDomain)
 	last := len(rows) - 2 // keep web and the namespace until the quota has been seen to hold
 	runAttacks(t, c, rows[:last])
+
+	// The preemption lock-out was refused, and nothing else displaced the controller.
+	assertControllerServing(t, kube, replicas, 5*time.Second)
+	waitRolledOut(t, kube, ns+"/web", "the environment's app")
+	assertOutranks(t, kube, ns, "web")
+	limitRangeRefusesLargeDisk(t, c, ns)
 
 	// The quota (lowered to 30 pods above) holds what a Deployment asks for: beside web's pods
 	// the controller manager's ReplicaSet makes what the quota leaves, the quota admission
 	// refuses the rest. The quota admission judges by the quota's status, which the quota
 	// controller keeps: wait for it to have taken the lowered limit.
-	const ns = "env-pr-42"
-	admin := cp.Clientset().CoreV1().ResourceQuotas(ns)
+	admin := kube.CoreV1().ResourceQuotas(ns)
 	pods := func(q *corev1.ResourceQuota, of corev1.ResourceList) int64 {
 		v := of[corev1.ResourcePods]
 		return v.Value()
@@ -369,9 +362,25 @@ func TestEnvironmentsIdentityOnTheControlPlane(t *testing.T) {
 	events, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "reason=FailedCreate"})
 	require.NoError(t, err)
 	require.NotEmpty(t, events.Items)
-	assert.Contains(t, events.Items[0].Message, "exceeded quota")
-	t.Logf("refused  pod 29 of 35: %s", events.Items[0].Message)
+	var exceeded string
+	for _, e := range events.Items {
+		if strings.Contains(e.Message, "exceeded quota") {
+			exceeded = e.Message
+		}
+	}
+	assert.NotEmpty(t, exceeded, "a FailedCreate event says the quota was exceeded")
+	t.Logf("refused  pod 29 of 35: %s", exceeded)
 
+	// A drain of the node holding the most of the environment's pods, as kubectl drain does
+	// (through the eviction API, retrying what a budget refuses), finishes; the controller's pods
+	// on it go too, within its budget.
+	node := busiestNode(t, kube, []string{ns})
+	drain(t, kube, node, []string{ns, ingress.ControllerNamespace})
+	waitRolledOut(t, kube, ns+"/web", "after draining "+node)
+	waitRolledOut(t, kube, ingress.ControllerNamespace+"/controller-stand-in", "after draining "+node)
+	t.Logf("drained  %s: every pod of %s and %s evicted, web and the controller back at all their replicas", node, ns, ingress.ControllerNamespace)
+
+	fillToQuota(t, c, kube, ns, envDomain)
 	runAttacks(t, c, rows[last:])
 }
 

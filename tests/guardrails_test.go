@@ -12,12 +12,14 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
@@ -26,8 +28,8 @@ import (
 	"github.com/outside-in/outside-in/offline/kubeapi"
 )
 
-// applyGuardrails applies, as the administrator, the platform stack's ClusterRole and binding
-// and its admission policies and bindings, and waits until the API server enforces the
+// applyGuardrails applies, as the administrator, the platform stack's ClusterRole and binding,
+// its admission policies and bindings and its PriorityClasses, and waits until the API server enforces the
 // policies to probe, a member of the environments group (it reads them through an informer).
 func applyGuardrails(t *testing.T, srv *kubeapi.Server, platformObjects []map[string]any, probe kubernetes.Interface) {
 	t.Helper()
@@ -35,17 +37,24 @@ func applyGuardrails(t *testing.T, srv *kubeapi.Server, platformObjects []map[st
 	n := 0
 	for _, o := range platformObjects {
 		switch o["kind"] {
-		case "ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+		case "ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "PriorityClass":
 			require.NoError(t, srv.Apply(ctx, &unstructured.Unstructured{Object: o}), "%s %s", o["kind"], nameOf(o))
 			n++
 		}
 	}
-	require.Equal(t, 2+2*len(guardrails.EnvironmentPolicies(guardrails.Platform{})), n, "the role, its binding, and each policy with its binding")
+	require.Equal(t, 2+2*len(guardrails.EnvironmentPolicies(guardrails.Platform{}))+len(guardrails.PriorityClasses(true)), n,
+		"the role, its binding, each policy with its binding, and the PriorityClasses")
 	// The API server loads each policy (and its parameters' informer) on its own, a moment
 	// after it is created: wait until a request each policy must refuse is refused.
 	require.NoError(t, srv.EnsureNamespace(ctx, "env-probe", map[string]string{"pod-security.kubernetes.io/enforce": "restricted", guardrails.EnvironmentLabel: "probe"}))
+	// The workloads policy's probe runs where the quota exists, so that only that policy refuses.
+	require.NoError(t, srv.EnsureNamespace(ctx, "env-probe-q", map[string]string{"pod-security.kubernetes.io/enforce": "restricted", guardrails.EnvironmentLabel: "probe-q"}))
+	_, err := srv.Clientset().CoreV1().ResourceQuotas("env-probe-q").Create(ctx, quota("env-probe-q", withQuota(nil)), create)
+	require.NoError(t, err)
 	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
 	refused := func(err error) bool { return apierrors.IsForbidden(err) || apierrors.IsInvalid(err) }
+	// A probe that another policy refuses too says which refusal it waits for.
+	wants := map[string]string{"workloads": "nodeName", "budgets": "maxUnavailable", "finalizers": "finalizers"}
 	probes := map[string]func() error{
 		"confined": func() error {
 			_, err := probe.CoreV1().ConfigMaps("default").Create(ctx, configMap("default", "p"), dry)
@@ -71,13 +80,31 @@ func applyGuardrails(t *testing.T, srv *kubeapi.Server, platformObjects []map[st
 			_, err := probe.AppsV1().Deployments("env-probe").Create(ctx, deployment("env-probe", "p", 1, ""), dry)
 			return err
 		},
+		"workloads": func() error {
+			d := deployment("env-probe-q", "p", 1, "")
+			d.Spec.Template.Spec.NodeName = "probe"
+			_, err := probe.AppsV1().Deployments("env-probe-q").Create(ctx, d, dry)
+			return err
+		},
+		"budgets": func() error {
+			_, err := probe.PolicyV1().PodDisruptionBudgets("env-probe").Create(ctx, budget("env-probe", "p", intstr.FromInt32(0)), dry)
+			return err
+		},
+		"finalizers": func() error {
+			cm := configMap("env-probe", "p")
+			cm.Finalizers = []string{"example.com/hold"}
+			_, err := probe.CoreV1().ConfigMaps("env-probe").Create(ctx, cm, dry)
+			return err
+		},
 	}
 	require.Len(t, probes, len(guardrails.EnvironmentPolicies(guardrails.Platform{})), "a probe per policy")
 	for name, try := range probes {
-		require.Eventually(t, func() bool { return refused(try()) }, 30*time.Second, 200*time.Millisecond,
+		require.Eventually(t, func() bool { err := try(); return refused(err) && strings.Contains(err.Error(), wants[name]) }, 30*time.Second, 200*time.Millisecond,
 			"the admission policy %s is never enforced (last answer: %v)", name, try())
 	}
-	require.NoError(t, srv.Clientset().CoreV1().Namespaces().Delete(ctx, "env-probe", metav1.DeleteOptions{}))
+	for _, n := range []string{"env-probe", "env-probe-q"} {
+		require.NoError(t, srv.Clientset().CoreV1().Namespaces().Delete(ctx, n, metav1.DeleteOptions{}))
+	}
 }
 
 // clientAs is a client of srv with a client certificate of its own for user in groups, signed by
@@ -182,6 +209,7 @@ func limitRange(ns string, cpu string) *corev1.LimitRange {
 		ObjectMeta: metav1.ObjectMeta{Name: guardrails.EnvironmentLimitsName, Namespace: ns},
 		Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
 			Type: corev1.LimitTypeContainer, Default: limits, DefaultRequest: list(guardrails.EnvironmentDefaultRequests),
+			Max: list(guardrails.EnvironmentMaxLimits),
 		}}},
 	}
 }
@@ -219,13 +247,16 @@ func ingressFor(ns, name, class, host string, mutate ...func(*networkingv1.Ingre
 	return ing
 }
 
+// deployment is a Deployment an environment may run: pods labelled app and
+// app.kubernetes.io/name (what a budget selects on) with its name, a short history.
 func deployment(ns, name string, replicas int32, serviceAccount string) *appsv1.Deployment {
-	labels := map[string]string{"app": name}
+	labels := map[string]string{"app": name, guardrails.BudgetSelectorLabel: name}
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Replicas:             ptr.To(replicas),
+			RevisionHistoryLimit: ptr.To[int32](guardrails.EnvironmentRevisionHistory),
+			Selector:             &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
@@ -245,6 +276,17 @@ func deployment(ns, name string, replicas int32, serviceAccount string) *appsv1.
 	}
 }
 
+// budget is a PodDisruptionBudget an environment may declare for the app name, but for its
+// maxUnavailable.
+func budget(ns, name string, maxUnavailable intstr.IntOrString) *policyv1.PodDisruptionBudget {
+	always := policyv1.AlwaysAllow
+	return &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: policyv1.PodDisruptionBudgetSpec{
+		MaxUnavailable:             &maxUnavailable,
+		UnhealthyPodEvictionPolicy: &always,
+		Selector:                   &metav1.LabelSelector{MatchLabels: map[string]string{guardrails.BudgetSelectorLabel: name}},
+	}}
+}
+
 func labelPatch(key string, value *string) []byte {
 	v := "null"
 	if value != nil {
@@ -262,4 +304,27 @@ func platformRoleBinding(ns string) *rbacv1.RoleBinding {
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
 		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "Group", Name: guardrails.EnvironmentsGroup}},
 	}
+}
+
+// platformState is what the attacks aim at: the platform's own namespaces and objects, made by
+// the administrator the way the platform stack makes them.
+func platformState(t *testing.T, srv *kubeapi.Server) {
+	t.Helper()
+	ctx := t.Context()
+	admin := srv.Clientset()
+	for _, ns := range []string{"traefik", "www", "env-pr-43"} {
+		labels := map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}
+		if ns == "env-pr-43" {
+			labels[guardrails.EnvironmentLabel] = "pr-43"
+		}
+		require.NoError(t, srv.EnsureNamespace(ctx, ns, labels))
+		_, err := admin.CoreV1().ConfigMaps(ns).Create(ctx, configMap(ns, "platform-config"), create)
+		require.NoError(t, err)
+	}
+	_, err := admin.CoreV1().ServiceAccounts("kube-system").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "cluster-autoscaler"}}, create)
+	require.NoError(t, err)
+	_, err = admin.CoreV1().Secrets("kube-system").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "platform-secret"}, StringData: map[string]string{"k": "v"}}, create)
+	require.NoError(t, err)
+	_, err = admin.NetworkingV1().NetworkPolicies("env-pr-43").Create(ctx, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default-deny"}, Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{"Ingress"}}}, create)
+	require.NoError(t, err)
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/ingress"
+	"github.com/outside-in/outside-in/internal/kubemeta"
 	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/offline/plan"
 	"github.com/outside-in/outside-in/program"
@@ -129,6 +131,7 @@ func checkRequestPath(t tb, res *plan.Result) {
 	checkSecurityGroups(t, res, cfg, paths[0])
 	checkAttachments(t, res, paths[0])
 	checkKubernetesObjects(t, res)
+	checkEntryTrust(t, res, cfg)
 	release := controllerRelease(t, res)
 	assert.Equal(t, paths[0].LB.DNSName, release.In("values", "providers", "kubernetesIngress", "ingressEndpoint", "hostname"),
 		"Traefik publishes the stack's load balancer in Ingress status, which pulumi-kubernetes waits for")
@@ -194,6 +197,7 @@ func checkAttachedCluster(t tb, res *plan.Result, cfg program.Config, paths []pl
 		assert.Contains(t, p.Entry.NodePorts, int(number(t, ports["https"])))
 	}
 	checkKubernetesObjects(t, res)
+	checkNoEntryTrust(t, res)
 }
 
 // checkSecurityGroups: the node group admits only the load balancer's group, on exactly the node
@@ -336,6 +340,8 @@ func checkKubernetesObjects(t tb, res *plan.Result) {
 	for _, o := range objs {
 		if o["kind"] == "PodDisruptionBudget" {
 			budgets[fmt.Sprint(fakeaws.Get(o, "metadata", "namespace"))] = true
+			// Unready pods can always go: a drain never waits on them (issue 23).
+			assert.Equal(t, "AlwaysAllow", fakeaws.Get(o, "spec", "unhealthyPodEvictionPolicy"), "PodDisruptionBudget %v", fakeaws.Get(o, "metadata", "name"))
 		}
 	}
 	for _, o := range objs {
@@ -351,11 +357,27 @@ func checkKubernetesObjects(t tb, res *plan.Result) {
 		case "Deployment":
 			assert.GreaterOrEqual(t, fakeaws.Get(o, "spec", "replicas"), 2.0)
 			assert.True(t, budgets[fmt.Sprint(fakeaws.Get(o, "metadata", "namespace"))], "a PDB beside every Deployment")
+			// The platform's apps outrank every environment's; an environment's run at the
+			// only class the platform lets it name. Their history is what an environment may keep.
+			class := kubemeta.PlatformPriorityClass
+			if strings.HasPrefix(fmt.Sprint(fakeaws.Get(o, "metadata", "namespace")), guardrails.NamespacePrefix) {
+				class = kubemeta.EnvironmentsPriorityClass
+			}
+			assert.Equal(t, class, fakeaws.Get(o, "spec", "template", "spec", "priorityClassName"), "Deployment %v", fakeaws.Get(o, "metadata", "name"))
+			assert.Equal(t, float64(guardrails.EnvironmentRevisionHistory), fakeaws.Get(o, "spec", "revisionHistoryLimit"), "Deployment %v", fakeaws.Get(o, "metadata", "name"))
 			checkWorkload(t, o, objs)
 		}
 	}
 	release := controllerRelease(t, res)
 	assert.Equal(t, 0.0, release.In("values", "updateStrategy", "rollingUpdate", "maxUnavailable"), "the controller rolls a new pod in before an old one goes")
+	assert.Equal(t, kubemeta.PlatformPriorityClass, release.In("values", "priorityClassName"), "the controller outranks every environment's pods")
+	classes := map[string]bool{}
+	for _, o := range objs {
+		if o["kind"] == "PriorityClass" {
+			classes[fmt.Sprint(fakeaws.Get(o, "metadata", "name"))] = true
+		}
+	}
+	assert.True(t, classes[kubemeta.PlatformPriorityClass], "the stack declares the class its controller and apps name")
 	assert.Equal(t, 1.0, release.In("values", "updateStrategy", "rollingUpdate", "maxSurge"))
 	for _, c := range list(t, release.In("values", "topologySpreadConstraints")) {
 		assert.Equal(t, "Honor", object(t, c)["nodeTaintsPolicy"], "the controller's spread counts only nodes it may run on")

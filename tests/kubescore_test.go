@@ -24,6 +24,8 @@ var KubeScoreAccepted = map[string]string{
 	// The entry Service selects the Traefik pods the Helm chart makes at deploy time, which are
 	// not among the objects scored.
 	"service-targets-pod": "Service",
+	// The controller's entry NetworkPolicy selects the same Traefik pods.
+	"networkpolicy-targets-pod": "NetworkPolicy",
 }
 
 // kubeScore runs kube-score (built into .tools/bin by scripts/install-tools.sh) on objects and

@@ -90,21 +90,7 @@ func startTraefik(t *testing.T, cp *kubeapi.ControlPlane, values map[string]any)
 		"--api.insecure=true", "--api.dashboard=false",
 		"--log.level=INFO",
 	)
-	logPath := filepath.Join(dir, "traefik.log")
-	logFile, err := os.Create(logPath)
-	require.NoError(t, err)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		logFile.Close()
-		if t.Failed() {
-			data, _ := os.ReadFile(logPath)
-			t.Logf("traefik log:\n%s", tail(string(data), 40))
-		}
-	})
+	logPath := runTraefik(t, bin, dir, args)
 	tr := &traefik{api: fmt.Sprintf("http://127.0.0.1:%d", ports["traefik"]), log: logPath}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(tr.api + "/ping")
@@ -123,6 +109,20 @@ func startTraefik(t *testing.T, cp *kubeapi.ControlPlane, values map[string]any)
 // kubernetesIngress provider publishing the load balancer's name. Addresses are the given
 // loopback ports instead of the pod's.
 func chartArgs(t *testing.T, values map[string]any, ports map[string]int) []string {
+	t.Helper()
+	args := entryPointArgs(t, values, ports)
+	if get(values, "providers", "kubernetesIngress", "enabled") == true {
+		args = append(args, "--providers.kubernetesingress=true")
+		if h, ok := get(values, "providers", "kubernetesIngress", "ingressEndpoint", "hostname").(string); ok && h != "" {
+			args = append(args, "--providers.kubernetesingress.ingressendpoint.hostname="+h)
+		}
+	}
+	require.NotEqual(t, true, get(values, "providers", "kubernetesCRD", "enabled"), "the program enables no CRD provider")
+	return args
+}
+
+// entryPointArgs are the chart's flags for the entry points (chartArgs without the providers).
+func entryPointArgs(t *testing.T, values map[string]any, ports map[string]int) []string {
 	t.Helper()
 	args := []string{fmt.Sprintf("--entryPoints.traefik.address=127.0.0.1:%d/tcp", ports["traefik"]), "--ping=true"}
 	entryPoints := object(t, values["ports"])
@@ -149,13 +149,6 @@ func chartArgs(t *testing.T, values map[string]any, ports map[string]int) []stri
 			args = append(args, fmt.Sprintf("--entryPoints.%s.forwardedHeaders.trustedIPs=%s", name, strings.Join(s, ",")))
 		}
 	}
-	if get(values, "providers", "kubernetesIngress", "enabled") == true {
-		args = append(args, "--providers.kubernetesingress=true")
-		if h, ok := get(values, "providers", "kubernetesIngress", "ingressEndpoint", "hostname").(string); ok && h != "" {
-			args = append(args, "--providers.kubernetesingress.ingressendpoint.hostname="+h)
-		}
-	}
-	require.NotEqual(t, true, get(values, "providers", "kubernetesCRD", "enabled"), "the program enables no CRD provider")
 	return args
 }
 
@@ -193,4 +186,26 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// runTraefik runs Traefik with args, its output in dir/traefik.log (whose path it returns);
+// the process ends with the test, and a failed test shows the log's last lines.
+func runTraefik(t *testing.T, bin, dir string, args []string) string {
+	t.Helper()
+	logPath := filepath.Join(dir, "traefik.log")
+	logFile, err := os.Create(logPath)
+	require.NoError(t, err)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logFile.Close()
+		if t.Failed() {
+			data, _ := os.ReadFile(logPath)
+			t.Logf("traefik log:\n%s", tail(string(data), 40))
+		}
+	})
+	return logPath
 }

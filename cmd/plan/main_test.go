@@ -56,7 +56,8 @@ func TestFormats(t *testing.T) {
 	require.Greater(t, len(docs), 5)
 	var first map[string]any
 	require.NoError(t, yaml.Unmarshal([]byte(docs[1]), &first))
-	assert.Equal(t, "Namespace", first["kind"])
+	// What objects in namespaces need comes first: their PriorityClasses, then namespaces.
+	assert.Equal(t, "PriorityClass", first["kind"])
 	assert.Contains(t, out, "Helm at deploy time")
 
 	code, out, errOut = plan_(t, "--format", "estimate")

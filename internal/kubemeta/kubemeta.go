@@ -26,3 +26,11 @@ func Merge(maps ...map[string]string) map[string]string {
 	}
 	return out
 }
+
+// The PriorityClasses the platform declares (guardrails.PriorityClasses says why each has its
+// value). The platform's own pods name PlatformPriorityClass; an environment's pods run at
+// EnvironmentsPriorityClass, the only class the admission policies let them name.
+const (
+	PlatformPriorityClass     = "outside-in-platform"
+	EnvironmentsPriorityClass = "outside-in-environments"
+)

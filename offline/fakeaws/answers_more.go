@@ -90,6 +90,7 @@ func init() {
 		"kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding":                  kubernetesObject,
 		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy":        kubernetesObject,
 		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": kubernetesObject,
+		"kubernetes:scheduling.k8s.io/v1:PriorityClass":                               kubernetesObject,
 	} {
 		answers[typ] = answer
 	}

@@ -204,6 +204,17 @@ func (f *Fake) Resources() []*Resource {
 	return out
 }
 
+// OfType returns the recorded resources of one type token, in the order they were registered.
+func (f *Fake) OfType(typ string) []*Resource {
+	var out []*Resource
+	for _, r := range f.Resources() {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Invokes returns the invokes answered, in the order they came.
 func (f *Fake) Invokes() []Invoke {
 	f.mu.Lock()
