@@ -371,6 +371,15 @@ func TestEnvironmentsIdentityOnTheControlPlane(t *testing.T) {
 	assert.NotEmpty(t, exceeded, "a FailedCreate event says the quota was exceeded")
 	t.Logf("refused  pod 29 of 35: %s", exceeded)
 
+	// The quota has been seen to hold; many goes, so that the drain below is about the drain: with
+	// the quota full, many's ReplicaSet, still asking for 7 more, could take the slot web's
+	// evicted pod frees.
+	require.NoError(t, c.AppsV1().Deployments(ns).Delete(ctx, "many", metav1.DeleteOptions{}))
+	require.Eventually(t, func() bool {
+		q, err := admin.Get(ctx, guardrails.EnvironmentQuotaName, metav1.GetOptions{})
+		return err == nil && pods(q, q.Status.Used) == 2
+	}, time.Minute, 200*time.Millisecond, "many's pods are gone and the quota counts web's 2 again")
+
 	// A drain of the node holding the most of the environment's pods, as kubectl drain does
 	// (through the eviction API, retrying what a budget refuses), finishes; the controller's pods
 	// on it go too, within its budget.
