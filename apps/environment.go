@@ -44,7 +44,7 @@ type Environment struct {
 // allow.
 func NewEnvironment(ctx *pulumi.Context, name string, args EnvironmentArgs, opts ...pulumi.ResourceOption) (*Environment, error) {
 	c := &Environment{Name: args.Namespace}
-	if err := ctx.RegisterComponentResource("outside-in:apps:Environment", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(EnvironmentType, name, c, opts...); err != nil {
 		return nil, err
 	}
 	child := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(args.Provider)}
@@ -132,3 +132,7 @@ func labelValue(s string) string {
 	}
 	return strings.Trim(v, "_.-")
 }
+
+// EnvironmentType is the type token of an environment's component: a stack that has one is an
+// environment in a platform's cluster.
+const EnvironmentType = "outside-in:apps:Environment"

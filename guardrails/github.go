@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/outside-in/outside-in/internal/envname"
 	"github.com/outside-in/outside-in/internal/iampolicy"
@@ -106,6 +107,18 @@ func (g GitHubOIDC) EnvironmentsOnMain(environments []string) iampolicy.Document
 	return g.trust(map[string]map[string]any{"StringEquals": equals})
 }
 
+// DriftEnvironment is the GitHub environment of the scheduled drift check: its secrets hold
+// the passphrase of the stacks it previews, and its deployment branch policy admits main only.
+const DriftEnvironment = "drift"
+
+// DriftOnMain is the trust of the read-only role: the drift check's job on main, in the drift
+// GitHub environment. Pull requests cannot obtain it (their subjects carry pull_request or
+// their branch), so what it reads (the whole account, every stack's state, every Secret of the
+// platform's cluster) stays on main.
+func (g GitHubOIDC) DriftOnMain() iampolicy.Document {
+	return g.EnvironmentsOnMain([]string{DriftEnvironment})
+}
+
 func (g GitHubOIDC) trust(condition map[string]map[string]any) iampolicy.Document {
 	return iampolicy.New(iampolicy.Statement{
 		Effect:    "Allow",
@@ -152,18 +165,94 @@ func StateReadPolicy(partition, bucket string) iampolicy.Document {
 	return iampolicy.New(listState(arn), readState(arn))
 }
 
-// EnvironmentStatePolicy lets the environments role read every stack's state (an environment
-// reads its platform's outputs) and write only the pull requests' environment stacks
-// (pr-<number>), so a pull request's job cannot rewrite the state of the platform or of any
-// other long-lived stack.
+// EnvironmentStatePolicy is the environments role's part of the backend's bucket: the stack
+// names (the backend lists them), the backend's version file it reads at login, and the pull
+// requests' environment stacks (pr-<number>): their state, history, backups and locks, read and
+// written. No other stack's state: the platform's and prod's hold their secrets (encrypted
+// with a passphrase pull-request jobs never get, but a checkpoint is more than its secrets),
+// and the platform hands environments what they need through its published document.
 func EnvironmentStatePolicy(partition, bucket, project string) iampolicy.Document {
 	arn := fmt.Sprintf("arn:%s:s3:::%s", partition, bucket)
 	var keys []string
 	for _, k := range envname.StateKeys(project, envname.PullRequestPrefix) {
 		keys = append(keys, arn+"/"+k)
 	}
-	return iampolicy.New(listState(arn), readState(arn),
-		iampolicy.Statement{Sid: "WritePullRequestStacks", Effect: "Allow", Action: []string{"s3:PutObject", "s3:DeleteObject"}, Resource: keys})
+	return iampolicy.New(listState(arn),
+		iampolicy.Statement{Sid: "ReadBackendVersion", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{arn + "/" + BackendMetaKey}},
+		iampolicy.Statement{Sid: "PullRequestStacks", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: keys})
+}
+
+// BackendMetaKey is the file a Pulumi DIY backend keeps its layout version in, read at login.
+const BackendMetaKey = ".pulumi/meta.yaml"
+
+// PublishedReadPolicy lets the environments role read its platform's published document: the
+// one parameter, decrypted through Parameter Store with the document's key.
+func PublishedReadPolicy(parameterArn, keyArn string) iampolicy.Document {
+	return iampolicy.New(
+		iampolicy.Statement{Sid: "ReadPublished", Effect: "Allow", Action: []string{"ssm:GetParameter"}, Resource: []string{parameterArn}},
+		iampolicy.Statement{Sid: "DecryptPublished", Effect: "Allow", Action: []string{"kms:Decrypt"}, Resource: []string{keyArn},
+			Condition: map[string]map[string]any{"StringEquals": {
+				"kms:ViaService":                      "ssm." + regionOf(parameterArn) + ".amazonaws.com",
+				"kms:EncryptionContext:PARAMETER_ARN": parameterArn,
+			}}},
+	)
+}
+
+// CheckReadPolicy is what `env check` reads of the platform's AWS path to say which hop of an
+// environment's request fails: descriptions of the load balancer, its listeners, target groups
+// and targets, the nodes' security groups, the zone's records and the certificates. None of
+// these calls returns a secret; the load balancing and EC2 describe calls take no resource.
+func CheckReadPolicy(partition, region, account, zoneID string) iampolicy.Document {
+	return iampolicy.New(
+		iampolicy.Statement{Sid: "DescribeThePath", Effect: "Allow", Action: []string{
+			"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners",
+			"elasticloadbalancing:DescribeListenerCertificates", "elasticloadbalancing:DescribeTargetGroups",
+			"elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeInstanceHealth",
+			"ec2:DescribeSecurityGroups",
+		}, Resource: []string{"*"}},
+		iampolicy.Statement{Sid: "ReadTheZone", Effect: "Allow", Action: []string{"route53:GetHostedZone", "route53:ListResourceRecordSets"},
+			Resource: []string{fmt.Sprintf("arn:%s:route53:::hostedzone/%s", partition, zoneID)}},
+		iampolicy.Statement{Sid: "DescribeCertificates", Effect: "Allow", Action: []string{"acm:DescribeCertificate"},
+			Resource: []string{fmt.Sprintf("arn:%s:acm:%s:%s:certificate/*", partition, region, account)}},
+	)
+}
+
+// PublishedKeyPolicy is the key policy of the platform's published document: the account
+// administers the key (so it can never be locked out), and its principals may use it only
+// through Parameter Store and only for the document's parameter; which of them may, IAM decides
+// (the platform's deployer writes, the environments role reads). Nothing decrypts with it
+// directly.
+func PublishedKeyPolicy(partition, account, parameterArn string) iampolicy.Document {
+	root := map[string][]string{"AWS": {fmt.Sprintf("arn:%s:iam::%s:root", partition, account)}}
+	return iampolicy.New(
+		iampolicy.Statement{Sid: "AccountAdministersTheKey", Effect: "Allow", Principal: root, Action: KeyAdministration, Resource: []string{"*"}},
+		iampolicy.Statement{Sid: "UseThroughParameterStoreForTheDocument", Effect: "Allow", Principal: root,
+			Action: []string{"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{"*"},
+			Condition: map[string]map[string]any{"StringEquals": {
+				"kms:ViaService":                      "ssm." + regionOf(parameterArn) + ".amazonaws.com",
+				"kms:EncryptionContext:PARAMETER_ARN": parameterArn,
+			}}},
+	)
+}
+
+// KeyAdministration are the actions that manage a KMS key without using it: AWS's "key
+// administrators" set of the default key policy, spelled out, less kms:CreateGrant (a grant
+// would hand out use of the key past the conditions above).
+var KeyAdministration = []string{
+	"kms:CreateAlias", "kms:DescribeKey", "kms:EnableKey", "kms:EnableKeyRotation", "kms:ListAliases",
+	"kms:ListGrants", "kms:ListKeyPolicies", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:UpdateAlias",
+	"kms:UpdateKeyDescription", "kms:RevokeGrant", "kms:DisableKey", "kms:DisableKeyRotation",
+	"kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:DeleteAlias", "kms:TagResource",
+	"kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+}
+
+// regionOf is the region field of an ARN.
+func regionOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[3]
 }
 
 func listState(bucketArn string) iampolicy.Statement {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/outside-in/outside-in/apps"
@@ -130,13 +131,15 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 	}
 
 	ctx.Export("urls", urls(cfg, hostInputs))
-	ctx.Export("loadBalancerDnsName", edge.LoadBalancerDNSName)
 	// What check compares the deployed path with: the region to read, and the clients the load
-	// balancer must admit.
-	ctx.Export("region", pulumi.String(facts.Region))
-	ctx.Export("allowedCidrs", pulumi.ToStringArray(cfg.AllowedCidrs))
+	// balancer must admit. An environment's check reads these too, from the published document.
+	shared := pulumi.Map{
+		"loadBalancerDnsName": edge.LoadBalancerDNSName,
+		"region":              pulumi.String(facts.Region),
+		"allowedCidrs":        pulumi.ToStringArray(cfg.AllowedCidrs),
+		"publicSubnetIds":     vpc.PublicSubnetIDs,
+	}
 	ctx.Export("vpcId", vpc.VpcID)
-	ctx.Export("publicSubnetIds", vpc.PublicSubnetIDs)
 	ctx.Export("privateSubnetIds", vpc.PrivateSubnetIDs)
 	ctx.Export("clusterName", k8s.Name)
 	ctx.Export("kubeconfig", k8s.Kubeconfig)
@@ -145,12 +148,15 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 		if err != nil {
 			return err
 		}
-		ctx.Export("zoneId", zone.ZoneID)
-		ctx.Export("nameServers", zone.NameServers)
+		shared["zoneId"] = zone.ZoneID
+		shared["nameServers"] = zone.NameServers
 		ctx.Export("fqdns", fqdns)
 	}
+	for k, v := range shared {
+		ctx.Export(k, v)
+	}
 	if cfg.EnvDomain != "" {
-		if err := exportPlatform(ctx, cfg, k8s); err != nil {
+		if err := exportPlatform(ctx, cfg, facts, k8s, shared, ci); err != nil {
 			return err
 		}
 	}
@@ -236,6 +242,8 @@ func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vp
 // ciRoles are the CI roles of a platform with githubOidc (nil without).
 type ciRoles struct {
 	environments, readOnly, deploy pulumi.StringInput
+	// envRole is the environments role, which the platform lets read its published document.
+	envRole *iam.Role
 }
 
 // buildApps declares each app behind the ingress controller, each in a namespace of its own, or

@@ -9,6 +9,7 @@ import (
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/internal/envname"
+	"github.com/outside-in/outside-in/internal/published"
 )
 
 // buildOnExisting registers a stack on a cluster it does not build: an environment in a platform
@@ -16,7 +17,7 @@ import (
 // creates an AWS resource or asks AWS anything.
 func buildOnExisting(ctx *pulumi.Context, cfg Config, opts Options) error {
 	if cfg.Environment() {
-		return buildEnvironment(ctx, cfg)
+		return buildEnvironment(ctx, cfg, opts)
 	}
 	k8s, err := cluster.NewExisting(ctx, "cluster", cluster.ExistingArgs{Name: "kubeconfig", Kubeconfig: pulumi.String(cfg.Kubeconfig)})
 	if err != nil {
@@ -58,19 +59,29 @@ func buildOnExisting(ctx *pulumi.Context, cfg Config, opts Options) error {
 // buildEnvironment registers an environment: a namespace in the platform's cluster with its apps,
 // at <app>-<env>.<envDomain>, served by the platform's controller and load balancer and covered
 // by its wildcard certificate and record.
-func buildEnvironment(ctx *pulumi.Context, cfg Config) error {
+func buildEnvironment(ctx *pulumi.Context, cfg Config, opts Options) error {
 	env, err := envname.FromStack(cfg.Stack)
 	if err != nil {
 		return fmt.Errorf("environment: %w", err) // validate refuses such a stack name first
 	}
-	platform, err := pulumi.NewStackReference(ctx, "platform", &pulumi.StackReferenceArgs{Name: pulumi.String(cfg.PlatformStack)})
-	if err != nil {
-		return fmt.Errorf("environment: reading platform stack %s: %w", cfg.PlatformStack, err)
+	// The platform's published document, not its state: an environment's credentials open
+	// nothing else of the platform (internal/published).
+	reader := opts.Platform
+	if reader == nil {
+		reader = published.SSM{Project: cfg.Project}
 	}
-	envDomain := platform.GetStringOutput(pulumi.String(OutputEnvDomain))
+	doc, err := reader.Read(ctx.Context(), cfg.PlatformStack)
+	if err != nil {
+		return fmt.Errorf("environment: reading what platform %s publishes: %w", cfg.PlatformStack, err)
+	}
+	platform, err := publishedPlatform(doc)
+	if err != nil {
+		return fmt.Errorf("environment: platform %s: %w", cfg.PlatformStack, err)
+	}
+	envDomain := platform.envDomain
 	k8s, err := cluster.NewExisting(ctx, "cluster", cluster.ExistingArgs{
 		Name:       cfg.PlatformStack,
-		Kubeconfig: platform.GetStringOutput(pulumi.String(OutputEnvironmentKubeconfig)),
+		Kubeconfig: pulumi.ToSecret(pulumi.String(platform.kubeconfig)).(pulumi.StringOutput),
 	})
 	if err != nil {
 		return err
@@ -88,19 +99,11 @@ func buildEnvironment(ctx *pulumi.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("environment: app %s: %w", a.Name, err) // validate refuses it first
 		}
-		hosts[a.Name] = pulumi.Sprintf("%s.%s", label, envDomain)
+		hosts[a.Name] = pulumi.String(label + "." + envDomain)
 	}
 	controller := apps.Controller{
-		Namespace: platform.GetStringOutput(pulumi.String(OutputControllerNamespace)),
-		PodLabels: platform.GetOutput(pulumi.String(OutputControllerPodLabels)).ApplyT(func(v any) map[string]string {
-			out := map[string]string{}
-			if m, ok := v.(map[string]any); ok {
-				for k, val := range m {
-					out[k] = fmt.Sprint(val)
-				}
-			}
-			return out
-		}).(pulumi.StringMapOutput),
+		Namespace: pulumi.String(platform.controllerNamespace),
+		PodLabels: pulumi.ToStringMap(platform.controllerPodLabels),
 	}
 	if _, err := buildApps(ctx, cfg, hosts, k8s, controller, namespace); err != nil {
 		return err
@@ -110,4 +113,43 @@ func buildEnvironment(ctx *pulumi.Context, cfg Config) error {
 	ctx.Export("namespace", pulumi.String(namespace.Name))
 	ctx.Export("platformStack", pulumi.String(cfg.PlatformStack))
 	return nil
+}
+
+// platformDoc is what an environment takes from its platform's published document.
+type platformDoc struct {
+	envDomain, kubeconfig, controllerNamespace string
+	controllerPodLabels                        map[string]string
+}
+
+// publishedPlatform reads the document's fields, naming the first one missing: a document from
+// a stack that is not a platform, or from an older platform, says so before anything is
+// registered.
+func publishedPlatform(doc map[string]any) (platformDoc, error) {
+	text := func(key string) (string, error) {
+		v, _ := doc[key].(string)
+		if v == "" {
+			return "", fmt.Errorf("its published document has no %s", key)
+		}
+		return v, nil
+	}
+	var p platformDoc
+	var err error
+	if p.envDomain, err = text(OutputEnvDomain); err != nil {
+		return p, err
+	}
+	if p.kubeconfig, err = text(OutputEnvironmentKubeconfig); err != nil {
+		return p, err
+	}
+	if p.controllerNamespace, err = text(OutputControllerNamespace); err != nil {
+		return p, err
+	}
+	labels, _ := doc[OutputControllerPodLabels].(map[string]any)
+	if len(labels) == 0 {
+		return p, fmt.Errorf("its published document has no %s", OutputControllerPodLabels)
+	}
+	p.controllerPodLabels = map[string]string{}
+	for k, v := range labels {
+		p.controllerPodLabels[k] = fmt.Sprint(v)
+	}
+	return p, nil
 }

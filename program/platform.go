@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/outside-in/outside-in/cluster"
@@ -12,9 +14,10 @@ import (
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/internal/iampolicy"
 	"github.com/outside-in/outside-in/internal/naming"
+	"github.com/outside-in/outside-in/internal/published"
 )
 
-// Platform outputs: what an environment stack reads through its StackReference.
+// Platform outputs: what an environment stack reads, through the platform's published document.
 const (
 	OutputEnvDomain             = "envDomain"
 	OutputEnvironmentKubeconfig = "environmentKubeconfig"
@@ -46,9 +49,10 @@ type GitHubAccess struct {
 	pulumi.ResourceState
 }
 
-// exportPlatform exports what environment stacks need, and declares the guardrails that let the
-// environments group manage environment namespaces and nothing else.
-func exportPlatform(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) error {
+// exportPlatform exports what environment stacks need, publishes it for them (publish), and
+// declares the guardrails that let the environments group manage environment namespaces and
+// nothing else. shared are the stack's outputs that an environment's check reads too.
+func exportPlatform(ctx *pulumi.Context, cfg Config, facts Facts, k8s *cluster.Result, shared pulumi.Map, ci ciRoles) error {
 	if _, err := guardrails.NewEnvironments(ctx, "environments", guardrails.EnvironmentsArgs{
 		Platform: guardrails.Platform{EnvDomain: cfg.EnvDomain, IngressClass: ingress.IngressClass},
 		Provider: k8s.Provider,
@@ -56,12 +60,91 @@ func exportPlatform(ctx *pulumi.Context, cfg Config, k8s *cluster.Result) error 
 	}); err != nil {
 		return fmt.Errorf("platform: %w", err)
 	}
-	ctx.Export(OutputEnvDomain, pulumi.String(cfg.EnvDomain))
-	ctx.Export(OutputEnvironmentKubeconfig, k8s.EnvironmentKubeconfig)
-	ctx.Export(OutputIngressClass, pulumi.String(ingress.IngressClass))
-	ctx.Export(OutputControllerNamespace, pulumi.String(ingress.ControllerNamespace))
-	ctx.Export(OutputControllerPodLabels, pulumi.ToStringMap(ingress.ControllerSelector))
-	return nil
+	own := pulumi.Map{
+		OutputEnvDomain:             pulumi.String(cfg.EnvDomain),
+		OutputEnvironmentKubeconfig: k8s.EnvironmentKubeconfig,
+		OutputIngressClass:          pulumi.String(ingress.IngressClass),
+		OutputControllerNamespace:   pulumi.String(ingress.ControllerNamespace),
+		OutputControllerPodLabels:   pulumi.ToStringMap(ingress.ControllerSelector),
+	}
+	document := pulumi.Map{}
+	for k, v := range own {
+		ctx.Export(k, v)
+		document[k] = v
+	}
+	for k, v := range shared {
+		document[k] = v
+	}
+	return publish(ctx, cfg, facts, document, ci)
+}
+
+// Platform is the platform's component for what it hands environments: the published
+// document, its key, and the environments role's right to read them.
+type Platform struct {
+	pulumi.ResourceState
+}
+
+// publish writes the document environments read (internal/published) to its SSM parameter,
+// encrypted with a key of its own whose policy lets principals use it only through Parameter
+// Store for that parameter, and lets the CI environments role read it and describe the AWS path
+// `env check` walks. The environments role reads nothing else of the platform: not its state.
+func publish(ctx *pulumi.Context, cfg Config, facts Facts, document pulumi.Map, ci ciRoles) error {
+	c := &Platform{}
+	if err := ctx.RegisterComponentResource("outside-in:platform:Published", "published", c); err != nil {
+		return err
+	}
+	parent := pulumi.Parent(c)
+	name := published.ParameterName(cfg.Project, cfg.Stack)
+	parameterArn := fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s", facts.Partition, facts.Region, facts.AccountID, name)
+	key, err := kms.NewKey(ctx, "published-key", &kms.KeyArgs{
+		Description:          pulumi.Sprintf("outside-in: encrypts %s, what platform %s publishes for its environments", name, cfg.Stack),
+		EnableKeyRotation:    pulumi.Bool(true),
+		DeletionWindowInDays: pulumi.Int(7),
+		Policy:               pulumi.String(guardrails.PublishedKeyPolicy(facts.Partition, facts.AccountID, parameterArn).JSON()),
+		Tags:                 naming.Tags(cfg.SharedTags(), cfg.NamePrefix()+"-published"),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("platform: published document key: %w", err)
+	}
+	value := document.ToMapOutput().ApplyT(func(m map[string]any) (string, error) {
+		return published.Document(m)
+	}).(pulumi.StringOutput)
+	if _, err := ssm.NewParameter(ctx, "published", &ssm.ParameterArgs{
+		Name:        pulumi.String(name),
+		Type:        pulumi.String("SecureString"),
+		Tier:        pulumi.String("Standard"),
+		KeyId:       key.Arn,
+		Value:       pulumi.ToSecret(value).(pulumi.StringOutput),
+		Description: pulumi.Sprintf("outside-in: what platform %s hands its environments (envDomain, the environments kubeconfig, the controller, the load balancer)", cfg.Stack),
+		Tags:        naming.Tags(cfg.SharedTags(), cfg.NamePrefix()+"-published"),
+	}, parent); err != nil {
+		return fmt.Errorf("platform: published document: %w", err)
+	}
+	ctx.Export("publishedParameter", pulumi.String(name))
+	if ci.envRole == nil {
+		return ctx.RegisterResourceOutputs(c, pulumi.Map{"parameter": pulumi.String(name)})
+	}
+	if _, err := iam.NewRolePolicy(ctx, naming.Child("github", "environments-published"), &iam.RolePolicyArgs{
+		Role: ci.envRole.ID(),
+		Policy: key.Arn.ApplyT(func(keyArn string) string {
+			return guardrails.PublishedReadPolicy(parameterArn, keyArn).JSON()
+		}).(pulumi.StringOutput),
+	}, parent); err != nil {
+		return fmt.Errorf("platform: environments role's read of the published document: %w", err)
+	}
+	zoneID := pulumi.ToOutput(document["zoneId"]).ApplyT(func(v any) string {
+		id, _ := v.(string)
+		return id
+	}).(pulumi.StringOutput)
+	if _, err := iam.NewRolePolicy(ctx, naming.Child("github", "environments-check"), &iam.RolePolicyArgs{
+		Role: ci.envRole.ID(),
+		Policy: zoneID.ApplyT(func(id string) string {
+			return guardrails.CheckReadPolicy(facts.Partition, facts.Region, facts.AccountID, id).JSON()
+		}).(pulumi.StringOutput),
+	}, parent); err != nil {
+		return fmt.Errorf("platform: environments role's reads for env check: %w", err)
+	}
+	return ctx.RegisterResourceOutputs(c, pulumi.Map{"parameter": pulumi.String(name)})
 }
 
 // newCIRoles gives the repository's workflows three roles. The environments role (pull requests
@@ -107,10 +190,11 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 	if err != nil {
 		return roles, fmt.Errorf("platform: CI environments role: %w", err)
 	}
-	roles.environments = envRole.Arn
-	// Previews on pull requests and the scheduled drift check read the account and change
-	// nothing: a role of their own, read-only.
-	readRole, err := role(guardrails.CIReadOnly, "outside-in CI: previews and drift checks of "+cfg.GithubOidc.Repository, prAndMain)
+	roles.environments, roles.envRole = envRole.Arn, envRole
+	// The scheduled drift check reads the account and changes nothing: a role of its own,
+	// read-only, for main's job in the drift GitHub environment only. Pull requests get no
+	// live preview (their plan is the offline one, which needs no credential).
+	readRole, err := role(guardrails.CIReadOnly, "outside-in CI: drift checks of "+cfg.GithubOidc.Repository, guardrails.GitHubOIDC.DriftOnMain)
 	if err != nil {
 		return roles, fmt.Errorf("platform: CI read-only role: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/internal/kubewait"
+	"github.com/outside-in/outside-in/internal/published"
 )
 
 // IngressNamespace is the ingress controller's namespace; no app may take it.
@@ -19,6 +20,9 @@ type Options struct {
 	// WaitForAPI asks a new cluster's API before the Kubernetes provider is used; nil means
 	// kubewait.Wait.
 	WaitForAPI cluster.APIWaiter
+	// Platform reads an environment's platform's published document; nil reads it from
+	// Parameter Store (published.SSM).
+	Platform published.Reader
 }
 
 // Run is the Pulumi program: main.go hands it to pulumi.Run.

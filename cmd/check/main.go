@@ -26,6 +26,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/outside-in/outside-in/check"
+	"github.com/outside-in/outside-in/internal/published"
 	"github.com/outside-in/outside-in/internal/pulumicli"
 )
 
@@ -39,7 +40,7 @@ const retryInterval = 15 * time.Second
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, deps{
-		getenv: os.Getenv, outputs: stackOutputs, interval: retryInterval,
+		getenv: os.Getenv, outputs: stackOutputs, published: readPublished, interval: retryInterval,
 		stack: func(ctx context.Context, out map[string]any) (*check.Report, error) {
 			return check.Stack(ctx, out, check.Options{})
 		},
@@ -55,6 +56,7 @@ func main() {
 type deps struct {
 	getenv      func(string) string
 	outputs     func(ctx context.Context, getenv func(string) string, stack string) (map[string]any, error)
+	published   func(ctx context.Context, platform string) (map[string]any, error)
 	stack       func(ctx context.Context, outputs map[string]any) (*check.Report, error)
 	environment func(ctx context.Context, env, platform map[string]any) (*check.Report, error)
 	interval    time.Duration
@@ -109,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, d deps) i
 		} else if *outputsFile != "" {
 			err = fmt.Errorf("%s is an environment of platform %s: give the platform's outputs with --platform-outputs, or use --stack", *outputsFile, ref)
 		} else {
-			platform, err = d.outputs(ctx, d.getenv, ref)
+			platform, err = d.published(ctx, ref)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "check: platform: %v\n", err)
@@ -151,6 +153,12 @@ func readOutputs(ctx context.Context, d deps, stack, file string) (map[string]an
 
 // stackOutputs reads a stack's outputs, secrets in plain, through the Automation API in the
 // project directory.
+// readPublished reads what an environment's platform publishes for its environments
+// (internal/published): its state is not opened, so the environments role can check.
+func readPublished(ctx context.Context, platform string) (map[string]any, error) {
+	return published.SSM{}.Read(ctx, platform)
+}
+
 func stackOutputs(ctx context.Context, getenv func(string) string, stack string) (map[string]any, error) {
 	wd, err := os.Getwd()
 	if err != nil {

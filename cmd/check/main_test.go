@@ -42,6 +42,15 @@ func (f *fakeChecks) deps(outputs map[string]map[string]any) deps {
 			}
 			return out, nil
 		},
+		// A platform's document is what it publishes: here the stack's outputs, marked so a
+		// test can tell them from its state's.
+		published: func(_ context.Context, platform string) (map[string]any, error) {
+			out, ok := outputs[platform]
+			if !ok {
+				return nil, os.ErrNotExist
+			}
+			return map[string]any{"published": out}, nil
+		},
 		stack: func(_ context.Context, out map[string]any) (*check.Report, error) {
 			f.outputs = out
 			return f.next(), nil
@@ -127,7 +136,8 @@ func TestEnvironmentIsCheckedThroughItsPlatform(t *testing.T) {
 	code, _, stderr := runCheck(t, f.deps(stacks), "--stack", "pr-17")
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, stacks["pr-17"], f.outputs)
-	assert.Equal(t, stacks["organization/outside-in/platform"], f.platform, "the platform named by platformStack")
+	assert.Equal(t, map[string]any{"published": stacks["organization/outside-in/platform"]}, f.platform,
+		"what the platform named by platformStack publishes, not its state's outputs")
 
 	dir := t.TempDir()
 	env := writeJSON(t, dir, "env.json", stacks["pr-17"])

@@ -27,7 +27,8 @@ var walk = func(ctx context.Context, outputs, platform map[string]any) (*check.R
 var errNotServing = errors.New("a path does not serve (the report above says where it breaks)")
 
 // checkStack checks the stack's request path: an environment (a stack exporting
-// platformStack) through its platform's outputs, any other stack on its own.
+// platformStack) through what its platform publishes for environments (never the platform's
+// state), any other stack on its own.
 func checkStack(ctx context.Context, m lifecycle, c command, out io.Writer) error {
 	outputs, err := m.Outputs(ctx, c.stack)
 	if err != nil {
@@ -35,7 +36,7 @@ func checkStack(ctx context.Context, m lifecycle, c command, out io.Writer) erro
 	}
 	var platform map[string]any
 	if ref, _ := outputs["platformStack"].(string); ref != "" {
-		if platform, err = m.Outputs(ctx, ref); err != nil {
+		if platform, err = m.Published(ctx, ref); err != nil {
 			return fmt.Errorf("the platform of %s: %w", c.stack, err)
 		}
 	}

@@ -55,6 +55,7 @@ type lifecycle interface {
 	List(ctx context.Context) ([]envlife.Info, error)
 	Reap(ctx context.Context, opts envlife.ReapOptions) (envlife.Report, error)
 	Outputs(ctx context.Context, stack string) (map[string]any, error)
+	Published(ctx context.Context, platform string) (map[string]any, error)
 }
 
 // setupError is a problem with the environment env runs in (no backend, no project, no CLI):

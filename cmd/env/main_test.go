@@ -23,7 +23,13 @@ type recorder struct {
 	reap    []envlife.ReapOptions
 	report  envlife.Report
 	outputs map[string]map[string]any
-	err     error
+	// published are the platforms' published documents, by platform stack.
+	published map[string]map[string]any
+	err       error
+}
+
+func (r *recorder) Published(_ context.Context, platform string) (map[string]any, error) {
+	return r.published[platform], r.err
 }
 
 func (r *recorder) Up(_ context.Context, req envlife.UpRequest) (envlife.Info, error) {
@@ -150,12 +156,15 @@ func TestReapPrintsEachVerdict(t *testing.T) {
 	assert.Contains(t, stderr, `--scope "everything": want pull-requests or trusted`)
 }
 
-// env check reads the environment's outputs, then those of the platform its platformStack
-// output names, walks both, prints the report and exits 1 when a path does not serve.
+// env check reads the environment's outputs, then what the platform its platformStack output
+// names publishes (never the platform's outputs: its state is not the environment's to open),
+// walks both, prints the report and exits 1 when a path does not serve.
 func TestCheckWalksAnEnvironmentThroughItsPlatform(t *testing.T) {
 	rec := &recorder{outputs: map[string]map[string]any{
 		"pr-17":                            {"platformStack": "organization/outside-in/platform", "urls": map[string]any{"web": "https://web-pr-17.env.example.com/"}},
-		"organization/outside-in/platform": {"envDomain": "env.example.com"},
+		"organization/outside-in/platform": {"envDomain": "env.example.com", "kubeconfig": "the platform's admin kubeconfig"},
+	}, published: map[string]map[string]any{
+		"organization/outside-in/platform": {"envDomain": "env.example.com", "environmentKubeconfig": "the environments kubeconfig"},
 	}}
 	var gotEnv, gotPlatform map[string]any
 	serves := true
@@ -167,7 +176,7 @@ func TestCheckWalksAnEnvironmentThroughItsPlatform(t *testing.T) {
 	code, _, stderr := runWith(rec, nil, "check", "pr-17")
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, rec.outputs["pr-17"], gotEnv)
-	assert.Equal(t, rec.outputs["organization/outside-in/platform"], gotPlatform)
+	assert.Equal(t, rec.published["organization/outside-in/platform"], gotPlatform)
 
 	serves = false
 	code, _, stderr = runWith(rec, nil, "check", "pr-17", "--format", "json")

@@ -3,13 +3,16 @@ package envlife
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -108,8 +111,19 @@ func TestReapScopes(t *testing.T) {
 	w.up("dev-carol", past, time.Hour)
 	w.plainStack("pr-6", nil, map[string]string{TagKind: string(KindFullStack), TagExpiresAt: past.Format(time.RFC3339), TagCreatedAt: past.Format(time.RFC3339)})
 
-	trusted, err := w.manager(now).Reap(context.Background(), ReapOptions{Scope: ScopeTrusted, Platform: testPlatform})
+	// The trusted sweep decides by name first: it never runs a command on a stack whose state
+	// a pull request can write (no tags, no outputs, no config read from it).
+	m := w.manager(now)
+	rec := &recordingCLI{PulumiCommand: m.Pulumi}
+	m.Pulumi = rec
+	trusted, err := m.Reap(context.Background(), ReapOptions{Scope: ScopeTrusted, Platform: testPlatform})
 	require.NoError(t, err)
+	require.NotEmpty(t, rec.commands, "the sweep ran the CLI")
+	for _, c := range rec.commands {
+		for _, pr := range []string{"pr-5", "pr-6"} {
+			assert.NotRegexp(t, `(^|[\s/])`+pr+`($|\s)`, c, "the trusted sweep opened %s, whose state pull requests can write", pr)
+		}
+	}
 	got := verdicts(trusted)
 	assert.Equal(t, Removed, got["dev-carol"].Outcome)
 	assert.Equal(t, Kept, got["pr-5"].Outcome)
@@ -124,4 +138,19 @@ func TestReapScopes(t *testing.T) {
 	assert.Contains(t, got["pr-6"].Reason, "pull requests can write its state, so it is never destroyed from it")
 	assert.ElementsMatch(t, []string{"pr-6"}, leaves(w.stacks()))
 	t.Logf("trusted:\n%s\npull requests:\n%s", render(trusted), render(prs))
+}
+
+// recordingCLI is the CLI, recording each command's arguments.
+type recordingCLI struct {
+	auto.PulumiCommand
+	mu       sync.Mutex
+	commands []string
+}
+
+func (r *recordingCLI) Run(ctx context.Context, workdir string, stdin io.Reader, out, errOut []io.Writer,
+	env []string, args ...string) (string, string, int, error) {
+	r.mu.Lock()
+	r.commands = append(r.commands, strings.Join(args, " "))
+	r.mu.Unlock()
+	return r.PulumiCommand.Run(ctx, workdir, stdin, out, errOut, env, args...)
 }

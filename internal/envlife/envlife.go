@@ -22,6 +22,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/outside-in/outside-in/internal/published"
 )
 
 // Stack tags that make a stack ephemeral. Pulumi tag names allow letters, digits and - _ . :.
@@ -97,6 +99,22 @@ type Manager struct {
 	// RemoveNamespace deletes an environment's namespace through a kubeconfig and waits until it
 	// is gone; nil means through client-go.
 	RemoveNamespace func(ctx context.Context, kubeconfig, namespace string) error
+	// Platforms reads a platform's published document; nil reads it from Parameter Store
+	// (published.SSM). The lifecycle never opens a platform's state.
+	Platforms published.Reader
+}
+
+// Published is what the platform stack (org/project/stack) publishes for its environments.
+func (m *Manager) Published(ctx context.Context, platform string) (map[string]any, error) {
+	r := m.Platforms
+	if r == nil {
+		r = published.SSM{}
+	}
+	doc, err := r.Read(ctx, platform)
+	if err != nil {
+		return nil, fmt.Errorf("reading what platform %s publishes: %w", platform, err)
+	}
+	return doc, nil
 }
 
 func (m *Manager) now() time.Time {

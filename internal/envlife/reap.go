@@ -90,7 +90,7 @@ func (m *Manager) destroyAndRemove(ctx context.Context, ws auto.Workspace, name 
 		if v, err := ws.GetConfig(ctx, name, KeyPlatformStack); err == nil && v.Value != "" {
 			platform = v.Value
 		}
-		cluster, err := m.clusterOf(ctx, ws, platform)
+		cluster, err := m.clusterOf(ctx, platform)
 		if err != nil {
 			return err
 		}
@@ -253,7 +253,7 @@ func (m *Manager) take(ctx context.Context, ws auto.Workspace, v Verdict, opts R
 	if err != nil {
 		return err
 	}
-	cluster, err := m.clusterOf(ctx, ws, opts.Platform)
+	cluster, err := m.clusterOf(ctx, opts.Platform)
 	if err != nil {
 		return err
 	}
@@ -269,18 +269,27 @@ func (m *Manager) take(ctx context.Context, ws auto.Workspace, v Verdict, opts R
 	return m.removeStack(ctx, ws, v.Stack, true)
 }
 
-// judge decides what a sweep does with one stack; Removed means "expired, take it".
+// judge decides what a sweep does with one stack; Removed means "expired, take it". What the
+// stack's name decides (the platform, a stack outside the sweep's scope) is decided first,
+// before anything of the stack is read: the trusted sweep never opens a checkpoint that pull
+// requests can write, nor the pull requests' sweep one it cannot read.
 func (m *Manager) judge(ctx context.Context, ws auto.Workspace, s auto.StackSummary, opts ReapOptions) Verdict {
-	info, ok, err := readInfo(ctx, ws, s)
-	v := Verdict{Stack: s.Name, Info: info}
-	now := m.now()
+	v := Verdict{Stack: s.Name, Info: Info{Stack: s.Name}}
 	switch {
 	case opts.Platform != "" && stackLeaf(s.Name) == stackLeaf(opts.Platform):
 		v.Outcome, v.Reason = Kept, "the platform stack named by --platform"
+		return v
 	case opts.Scope == ScopePullRequests && !pullRequestWritable(s.Name):
 		v.Outcome, v.Reason = Kept, "not a pull request's stack (--scope "+string(ScopeTrusted)+" takes it)"
+		return v
 	case opts.Scope == ScopeTrusted && pullRequestWritable(s.Name):
 		v.Outcome, v.Reason = Kept, "a pull request's stack (--scope "+string(ScopePullRequests)+" takes it)"
+		return v
+	}
+	info, ok, err := readInfo(ctx, ws, s)
+	v.Info = info
+	now := m.now()
+	switch {
 	case !ok && err == nil:
 		v.Outcome, v.Reason = Kept, "no "+TagKind+" tag: not made by env up"
 	case err != nil:

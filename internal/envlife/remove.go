@@ -19,10 +19,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/outside-in/outside-in/internal/published"
 )
 
-// OutputEnvironmentKubeconfig is the platform output that reaches its cluster as the
-// environments identity.
+// OutputEnvironmentKubeconfig is the entry of the platform's published document that reaches
+// its cluster as the environments identity.
 const OutputEnvironmentKubeconfig = "environmentKubeconfig"
 
 // NamespaceGoneTimeout bounds how long removing an environment's namespace may take.
@@ -36,34 +38,24 @@ type platformCluster struct {
 	gone string
 }
 
-// clusterOf looks the platform stack up in the backend: a platform that is no longer there,
-// that exports no environments kubeconfig, or whose API endpoint no longer resolves has no
-// cluster left. Anything else (a refused token, a timeout) is not proof that it is gone.
-func (m *Manager) clusterOf(ctx context.Context, ws auto.Workspace, platform string) (platformCluster, error) {
+// clusterOf reads the platform's published document (never its state): a platform that has
+// published nothing (destroyed, or never a platform), whose document holds no environments
+// kubeconfig, or whose API endpoint no longer resolves has no cluster left. Anything else (a
+// refused read, a timeout) is not proof that it is gone.
+func (m *Manager) clusterOf(ctx context.Context, platform string) (platformCluster, error) {
 	if platform == "" {
 		return platformCluster{}, errors.New("the environment names no platform stack")
 	}
-	summaries, err := ws.ListStacks(ctx)
+	doc, err := m.Published(ctx, platform)
+	if errors.Is(err, published.ErrNotPublished) {
+		return platformCluster{gone: "its platform " + platform + " publishes nothing for environments: " + err.Error()}, nil
+	}
 	if err != nil {
-		return platformCluster{}, fmt.Errorf("listing stacks: %w", err)
+		return platformCluster{}, err
 	}
-	found := false
-	for _, s := range summaries {
-		if s.Name == platform || stackLeaf(s.Name) == stackLeaf(platform) {
-			found = true
-		}
-	}
-	if !found {
-		return platformCluster{gone: "its platform stack " + platform + " no longer exists"}, nil
-	}
-	outputs, err := ws.StackOutputs(ctx, platform)
-	if err != nil {
-		return platformCluster{}, fmt.Errorf("reading the outputs of platform %s: %w", platform, err)
-	}
-	kc, ok := outputs[OutputEnvironmentKubeconfig]
-	value, _ := kc.Value.(string)
-	if !ok || value == "" {
-		return platformCluster{gone: "its platform " + platform + " exports no " + OutputEnvironmentKubeconfig + ": it has no cluster"}, nil
+	value, _ := doc[OutputEnvironmentKubeconfig].(string)
+	if value == "" {
+		return platformCluster{gone: "its platform " + platform + " publishes no " + OutputEnvironmentKubeconfig + ": it has no cluster"}, nil
 	}
 	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(value))
 	if err != nil {

@@ -100,3 +100,18 @@ func propertyValue(v resource.PropertyValue) any {
 		return v.V
 	}
 }
+
+// Reveal is a secret's value as plain data (a value that is no secret as it is), and whether
+// it was a secret.
+func Reveal(v any) (any, bool) {
+	m, ok := v.(map[string]any)
+	if !ok || m[SecretSig] != SecretValue {
+		return v, false
+	}
+	text, _ := m["plaintext"].(string)
+	var out any
+	if err := json.Unmarshal([]byte(text), &out); err != nil {
+		return text, true
+	}
+	return out, true
+}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/outside-in/outside-in/apps"
 	"github.com/outside-in/outside-in/offline/plan"
 )
 
@@ -298,7 +299,7 @@ func (d *drawing) clusterLabel() string {
 		return fmt.Sprintf("EKS cluster %s, Kubernetes %s", str(eks.In("name")), str(eks.In("version")))
 	case len(d.res.OfType("aws:ec2/instance:Instance")) > 0:
 		return "k3s cluster"
-	case len(d.res.OfType("pulumi:pulumi:StackReference")) > 0:
+	case len(d.res.OfType(apps.EnvironmentType)) > 0:
 		return "the platform's cluster"
 	default:
 		return "Kubernetes cluster given by kubeconfig"

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/outside-in/outside-in/apps"
 	"github.com/outside-in/outside-in/offline/fakeaws"
 )
 
@@ -200,7 +201,7 @@ func (t tracer) outside(p *Path) error {
 		return err
 	}
 	switch {
-	case lb == nil && len(t.r.OfType("pulumi:pulumi:StackReference")) > 0 && !t.hasEntryService():
+	case lb == nil && len(t.r.OfType(apps.EnvironmentType)) > 0 && !t.hasEntryService():
 		// An environment: the platform's load balancer, certificate, record and controller
 		// serve it; the path in this stack starts at its Ingress rule.
 		p.LB = LB{Kind: "platform"}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/outside-in/outside-in/internal/kubewait"
+	"github.com/outside-in/outside-in/internal/published"
 	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/program"
 )
@@ -43,7 +44,7 @@ type Options struct {
 	// "existing" gets one for its domain when none is given.
 	Zones map[string]string
 	// Platform is the offline plan of the platform stack an environment stack references; its
-	// exports answer the environment's StackReference.
+	// published document answers the environment.
 	Platform *Result
 	// CallerRole is the IAM role running Pulumi (default platform-engineer), e.g. a CI role.
 	CallerRole string
@@ -94,10 +95,15 @@ func Run(s Stack, opts Options) (*Result, error) {
 	finished := false // set once Run returns: later resolutions are dropped
 	resolved := map[string]chan struct{}{}
 	opt := fakeaws.Options{Region: region, Preview: opts.Preview, Zones: zones, CallerRole: opts.CallerRole}
+	// An environment reads its platform's published document: the one the platform's plan
+	// writes to its parameter.
+	var platforms published.Reader = noPlatform{}
 	if opts.Platform != nil {
-		opt.Stacks = map[string]fakeaws.StackOutputs{
-			s.Config[program.Namespace+":"+program.KeyPlatformStack]: opts.Platform.StackOutputs(),
+		doc, err := opts.Platform.Published()
+		if err != nil {
+			return nil, err
 		}
+		platforms = published.Fixed{s.Config[program.Namespace+":"+program.KeyPlatformStack]: doc}
 	}
 	// The fake cluster has no API to wait for: the wait is recorded, and the kubeconfig it was
 	// given must be one a Kubernetes client can read.
@@ -111,7 +117,7 @@ func Run(s Stack, opts Options) (*Result, error) {
 		return nil
 	}
 	fake, err := fakeaws.Run(Project, s.Name, opt, s.Config, func(ctx *pulumi.Context) error {
-		if err := program.RunWith(ctx, s.Config, program.Options{WaitForAPI: waiter}); err != nil {
+		if err := program.RunWith(ctx, s.Config, program.Options{WaitForAPI: waiter, Platform: platforms}); err != nil {
 			return err
 		}
 		for name, value := range ctx.GetCurrentExportMap() {
@@ -160,6 +166,28 @@ func Run(s Stack, opts Options) (*Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// Published is the document the run's platform publishes for its environments: the value of
+// its published parameter.
+func (r *Result) Published() (map[string]any, error) {
+	p := r.Named("aws:ssm/parameter:Parameter", "published")
+	if p == nil {
+		return nil, fmt.Errorf("stack %s publishes nothing for environments: is it a platform (envDomain set)?", r.Stack.Name)
+	}
+	v, secret := fakeaws.Reveal(p.In("value"))
+	value, ok := v.(string)
+	if !ok || !secret {
+		return nil, fmt.Errorf("stack %s: its published document is not a known secret in this plan", r.Stack.Name)
+	}
+	return published.Parse(value)
+}
+
+// noPlatform answers an environment planned without its platform.
+type noPlatform struct{}
+
+func (noPlatform) Read(_ context.Context, platformStack string) (map[string]any, error) {
+	return nil, fmt.Errorf("%w: give the plan the platform's stack file (--platform) to plan an environment of %s", published.ErrNotPublished, platformStack)
 }
 
 // StackOutputs are the run's exports as a StackReference to this stack reads them.
