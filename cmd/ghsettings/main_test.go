@@ -97,12 +97,18 @@ func secrets(names ...string) any {
 // exit status, the output and each row's status as printed.
 func settings(t *testing.T, changes ...change) (int, string, map[string]string) {
 	t.Helper()
+	return settingsWith(t, nil, changes...)
+}
+
+// settingsWith is settings with more command-line arguments.
+func settingsWith(t *testing.T, args []string, changes ...change) (int, string, map[string]string) {
+	t.Helper()
 	answers := safeRecording(t)
 	for _, c := range changes {
 		c(t, answers)
 	}
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"--repo", "example/outside-in"}, &stdout, &stderr,
+	code := run(context.Background(), append([]string{"--repo", "example/outside-in"}, args...), &stdout, &stderr,
 		func() (API, error) { return recorded{t, answers}, nil })
 	require.Empty(t, stderr.String())
 	return code, stdout.String(), printedRows(stdout.String())
@@ -140,13 +146,47 @@ func TestSettingsSafeRepository(t *testing.T) {
 	assert.Contains(t, out, `runner group "outside-in-deploy" admits only example/outside-in/.github/workflows/deploy.yml@refs/heads/main`)
 }
 
+// A private repository is held to its own fork settings: fork pull requests' workflows run
+// only after approval, with a read-only token and no secrets.
+func TestSettingsSafePrivateRepository(t *testing.T) {
+	code, out, rows := settings(t, privateRepo(
+		set(repo+"/actions/permissions/fork-pr-workflows-private-repos", "run_workflows_from_fork_pull_requests", true))...)
+	require.Len(t, rows, len(allRows), out)
+	assert.Equal(t, "ok", rows["fork-pr-approval"], out)
+	assert.Contains(t, out, "run only after a maintainer approves, with a read-only token and no secrets")
+	assert.Equal(t, 0, code)
+}
+
+// --deploy-runner-group names the group the operator put the deploy runners in: it is checked
+// by name, and a name no group has is an error.
+func TestSettingsNamedDeployRunnerGroup(t *testing.T) {
+	groups := "orgs/example/actions/runner-groups?visible_to_repository=outside-in&per_page=100"
+	code, out, rows := settingsWith(t, []string{"--deploy-runner-group", "outside-in-deploy"})
+	assert.Equal(t, "ok", rows["deploy-runner"], out)
+	assert.Equal(t, 0, code)
+
+	// Named, it is checked even before a runner in it carries the label.
+	code, out, rows = settingsWith(t, []string{"--deploy-runner-group", "outside-in-deploy"},
+		replaceGroup(groups, 1, "restricted_to_workflows", false),
+		func(t *testing.T, a map[string]answer) {
+			a["orgs/example/actions/runner-groups/2/runners?per_page=100"] = answer{200, `{"total_count":0,"runners":[]}`}
+		})
+	assert.Equal(t, "UNSAFE", rows["deploy-runner"], out)
+	assert.Contains(t, out, `runner group "outside-in-deploy", which holds the deploy runners, takes every workflow`)
+	assert.Equal(t, 1, code)
+
+	code, out, rows = settingsWith(t, []string{"--deploy-runner-group", "deploys"})
+	assert.Equal(t, "BROKEN", rows["deploy-runner"], out)
+	assert.Contains(t, out, `no runner group "deploys" is visible to the repository`)
+	assert.Equal(t, 1, code)
+}
+
 // Each case changes one setting of the safe repository: that row, and no other, must say so,
 // and the command must fail.
 func TestSettingsUnsafe(t *testing.T) {
 	env := repo + "/environments/"
 	deployGroup := "orgs/example/actions/runner-groups/2/runners?per_page=100"
 	groups := "orgs/example/actions/runner-groups?visible_to_repository=outside-in&per_page=100"
-	private := []change{set(repo, "private", true), set(repo, "visibility", "private")}
 	cases := []struct {
 		name    string
 		changes []change
@@ -160,11 +200,11 @@ func TestSettingsUnsafe(t *testing.T) {
 			"default-token", "UNSAFE", `"write" GITHUB_TOKEN`},
 		{"first-time contributors only", []change{set(repo+"/actions/permissions/fork-pr-contributor-approval", "approval_policy", "first_time_contributors")},
 			"fork-pr-approval", "UNSAFE", `approval policy "first_time_contributors"`},
-		{"private: forks run unapproved", append(private[:2:2],
+		{"private: forks run unapproved", privateRepo(
 			set(repo+"/actions/permissions/fork-pr-workflows-private-repos", "run_workflows_from_fork_pull_requests", true),
 			set(repo+"/actions/permissions/fork-pr-workflows-private-repos", "require_approval_for_fork_pr_workflows", false)),
 			"fork-pr-approval", "UNSAFE", "without a maintainer's approval"},
-		{"private: forks get secrets", append(private[:2:2],
+		{"private: forks get secrets", privateRepo(
 			set(repo+"/actions/permissions/fork-pr-workflows-private-repos", "run_workflows_from_fork_pull_requests", true),
 			set(repo+"/actions/permissions/fork-pr-workflows-private-repos", "send_secrets_and_variables", true)),
 			"fork-pr-approval", "UNSAFE", "secrets and variables"},
@@ -221,6 +261,11 @@ func TestSettingsUnsafe(t *testing.T) {
 			assert.Equal(t, 1, code)
 		})
 	}
+}
+
+// privateRepo makes the repository private, then applies changes.
+func privateRepo(changes ...change) []change {
+	return append([]change{set(repo, "private", true), set(repo, "visibility", "private")}, changes...)
 }
 
 // replaceGroup sets a field of the i-th runner group in the recorded list.

@@ -47,8 +47,12 @@ type Row struct {
 	findings []finding
 }
 
-// Status is the worst status among the row's findings.
+// Status is the worst status among the row's findings; a row that found nothing is unknown,
+// never ok.
 func (r Row) Status() Status {
+	if len(r.findings) == 0 {
+		return Unknown
+	}
 	worst := OK
 	for _, f := range r.findings {
 		worst = max(worst, f.status)
@@ -78,6 +82,9 @@ func printRows(out io.Writer, rows []Row) {
 	for _, r := range rows {
 		s := r.Status()
 		counts[s]++
+		if len(r.findings) == 0 {
+			fmt.Fprintf(out, "%-8s %-24s nothing was checked\n", s, r.Name)
+		}
 		first := true
 		for _, f := range r.findings {
 			if s != OK && f.status == OK {
