@@ -438,3 +438,19 @@ esac
 	require.Error(t, err)
 	assert.Equal(t, 0, statusOf(err))
 }
+
+// The README's setup step says what the command checks: the environments, the workflows the
+// deploy runner group admits, and the exit statuses.
+func TestSettingsReadme(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	readme := strings.Join(strings.Fields(string(b)), " ")
+	assert.Contains(t, readme, "go run ./cmd/ghsettings --repo OWNER/REPO")
+	for _, env := range protectedEnvironments {
+		assert.Contains(t, readme, "`"+env+"`", "README names the environment %s", env)
+	}
+	for _, w := range deployWorkflows {
+		assert.Contains(t, readme, "`"+w+"`", "README names the deploy workflow %s", w)
+	}
+	assert.Contains(t, readme, "Exit status 0 when all are ok, 1 when one is `UNSAFE` or `BROKEN`, 3 when the rest are ok but one is `unknown`")
+}
