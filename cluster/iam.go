@@ -13,13 +13,51 @@ import (
 // ClusterRolePolicies are the AWS managed policies of the control plane's role.
 var ClusterRolePolicies = []string{"AmazonEKSClusterPolicy"}
 
-// NodeRolePolicies are the AWS managed policies of the nodes' role. SSM replaces SSH: nodes have
-// no key pair and no port 22 open, and are reached with `aws ssm start-session`.
+// NodeRolePolicies are the AWS managed policies of the EKS nodes' role: what the kubelet, the
+// VPC CNI and image pulls need. Not AmazonSSMManagedInstanceCore: it allows ssm:GetParameter(s)
+// on every parameter of the account; SessionManagerPolicy gives the shell without it.
 var NodeRolePolicies = []string{
 	"AmazonEKSWorkerNodePolicy",
 	"AmazonEKS_CNI_Policy",
 	"AmazonEC2ContainerRegistryReadOnly",
-	"AmazonSSMManagedInstanceCore",
+}
+
+// SessionManagerActions are what the SSM Agent on a node needs for Session Manager, and nothing
+// else of Systems Manager: AWS's minimal policy in "Create a custom IAM role for Session
+// Manager" (https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html),
+// without its optional kms:Decrypt, which is for sessions encrypted with a KMS key (not used here).
+// SSM replaces SSH: nodes have no key pair and no port 22 open, and are reached with
+// `aws ssm start-session`.
+var SessionManagerActions = []string{
+	"ssm:UpdateInstanceInformation",
+	"ssmmessages:CreateControlChannel",
+	"ssmmessages:CreateDataChannel",
+	"ssmmessages:OpenControlChannel",
+	"ssmmessages:OpenDataChannel",
+}
+
+// SessionManagerPolicy is the node roles' inline policy for Session Manager. The actions take
+// no resource narrower than "*" (the policy AWS documents says so); none of them reads a
+// parameter or a secret.
+func SessionManagerPolicy() iampolicy.Document {
+	return iampolicy.New(iampolicy.Statement{
+		Sid:      "SessionManager",
+		Effect:   "Allow",
+		Action:   SessionManagerActions,
+		Resource: []string{"*"},
+	})
+}
+
+// sessionManager gives a node role SessionManagerPolicy; logical is the policy's logical name.
+func sessionManager(ctx *pulumi.Context, logical string, role *iam.Role, parent pulumi.ResourceOption) (*iam.RolePolicy, error) {
+	p, err := iam.NewRolePolicy(ctx, logical, &iam.RolePolicyArgs{
+		Role:   role.ID(),
+		Policy: pulumi.String(SessionManagerPolicy().JSON()),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %s: %w", logical, err)
+	}
+	return p, nil
 }
 
 // trustPolicy lets an AWS service assume a role. EKS also tags the sessions it starts.

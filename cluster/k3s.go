@@ -36,6 +36,9 @@ type K3sArgs struct {
 	PublicAccessCidrs []string
 	// ParameterPathPrefix is the stack's path in SSM Parameter Store.
 	ParameterPathPrefix string
+	// Deployer is the IAM principal running Pulumi: with the node roles, the only one the
+	// parameters key lets use it (to write the parameters).
+	Deployer string
 
 	Region, Partition, AccountID string
 	// WaitForAPI is asked before the Kubernetes provider is built (not on preview).
@@ -72,6 +75,9 @@ func NewK3s(ctx *pulumi.Context, name string, args K3sArgs, opts ...pulumi.Resou
 	if len(args.Subnets) == 0 {
 		return nil, fmt.Errorf("cluster: k3s needs the network's subnet plan")
 	}
+	if args.Deployer == "" {
+		return nil, fmt.Errorf("cluster: k3s needs the deployer's IAM principal for its parameters key")
+	}
 	serverArch, err := InstanceArch(args.ServerInstanceType)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: server instance type %s %v", args.ServerInstanceType, err)
@@ -91,7 +97,19 @@ func NewK3s(ctx *pulumi.Context, name string, args K3sArgs, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
-	params, err := k.parameters(pki)
+	server, err := k.nodeProfile("server")
+	if err != nil {
+		return nil, err
+	}
+	agent, err := k.nodeProfile("agent")
+	if err != nil {
+		return nil, err
+	}
+	key, err := k.parametersKey(server.role, agent.role)
+	if err != nil {
+		return nil, err
+	}
+	params, err := k.parameters(pki, key)
 	if err != nil {
 		return nil, err
 	}
@@ -108,20 +126,12 @@ func NewK3s(ctx *pulumi.Context, name string, args K3sArgs, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
-	serverProfile, serverPolicies, err := k.nodeProfile("server")
-	if err != nil {
-		return nil, err
-	}
-	agentProfile, agentPolicies, err := k.nodeProfile("agent")
-	if err != nil {
-		return nil, err
-	}
-	servers, err := k.servers(groups[GroupServers], serverProfile, tg, slices.Concat(params, serverPolicies, reserved),
+	servers, err := k.servers(groups[GroupServers], server.profile, tg, slices.Concat(params, server.policies, reserved),
 		pulumi.StringArray{api.DnsName}.ToStringArrayOutput())
 	if err != nil {
 		return nil, err
 	}
-	agents, err := k.agents(groups[GroupAgents], agentProfile, slices.Concat(params, agentPolicies, servers, reserved))
+	agents, err := k.agents(groups[GroupAgents], agent.profile, slices.Concat(params, agent.policies, servers, reserved))
 	if err != nil {
 		return nil, err
 	}

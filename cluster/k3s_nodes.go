@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -33,64 +34,75 @@ func ServerAddress(subnet netip.Prefix, slot int) netip.Addr {
 	return a
 }
 
-// NodeParameterPolicy lets a node read its own secrets, and only those: the parameters under
-// its role's path. SecureString parameters use the account's aws/ssm key, whose policy lets the
-// account's principals decrypt through Parameter Store.
-func NodeParameterPolicy(partition, region, account, path string) iampolicy.Document {
+// NodeParameterPolicy lets a node read its own secrets, and only those: the parameters given,
+// paths under the stack's prefix (a trailing /* for a whole level). Decrypting them takes the
+// stack's key too, whose policy (K3sKeyPolicy) names the same parameters.
+func NodeParameterPolicy(partition, region, account string, parameters ...string) iampolicy.Document {
+	var arns []string
+	for _, p := range parameters {
+		arns = append(arns, ParameterArn(partition, region, account, p))
+	}
 	return iampolicy.New(iampolicy.Statement{
 		Sid:      "ReadOwnParameters",
 		Effect:   "Allow",
 		Action:   []string{"ssm:GetParameter", "ssm:GetParameters"},
-		Resource: []string{fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s/*", partition, region, account, path)},
+		Resource: arns,
 	})
 }
 
-// nodeProfile builds a role and instance profile for servers or agents: SSM for a shell (no SSH
-// anywhere), and reading the role's parameters.
-func (k *k3sBuilder) nodeProfile(role string) (*iam.InstanceProfile, []pulumi.Resource, error) {
+// nodeIdentity is a node role, its instance profile, and the role's policies, which the
+// instances wait for.
+type nodeIdentity struct {
+	role     *iam.Role
+	profile  *iam.InstanceProfile
+	policies []pulumi.Resource
+}
+
+// nodeProfile builds a role and instance profile for servers or agents: Session Manager for a
+// shell (no SSH anywhere), and reading the role's parameters: a server every server parameter,
+// an agent the agent token alone.
+func (k *k3sBuilder) nodeProfile(role string) (nodeIdentity, error) {
+	var out nodeIdentity
 	r, err := iam.NewRole(k.ctx, naming.Child(k.name, role+"-role"), &iam.RoleArgs{
 		AssumeRolePolicy: pulumi.String(iampolicy.AssumeRole("ec2.amazonaws.com").JSON()),
 		Description:      pulumi.Sprintf("outside-in k3s %s of %s", role, k.args.Name),
 		Tags:             k.tags(role + "-role"),
 	}, k.parent)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cluster: %s role: %w", role, err)
+		return out, fmt.Errorf("cluster: %s role: %w", role, err)
 	}
-	ssmCore, err := iam.NewRolePolicyAttachment(k.ctx, naming.Child(k.name, role+"-role-ssm"), &iam.RolePolicyAttachmentArgs{
-		Role: r.Name, PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/AmazonSSMManagedInstanceCore", k.args.Partition),
-	}, k.parent)
+	shell, err := sessionManager(k.ctx, naming.Child(k.name, role+"-role-session-manager"), r, k.parent)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cluster: %s role SSM policy: %w", role, err)
+		return out, err
+	}
+	readable := k.args.ParameterPathPrefix + "/" + agentTokenParameter
+	if role == "server" {
+		readable = k.args.ParameterPathPrefix + "/server/*"
 	}
 	params, err := iam.NewRolePolicy(k.ctx, naming.Child(k.name, role+"-role-parameters"), &iam.RolePolicyArgs{
 		Role:   r.ID(),
-		Policy: pulumi.String(NodeParameterPolicy(k.args.Partition, k.args.Region, k.args.AccountID, k.parameterPath(role)).JSON()),
+		Policy: pulumi.String(NodeParameterPolicy(k.args.Partition, k.args.Region, k.args.AccountID, readable).JSON()),
 	}, k.parent)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cluster: %s role parameter policy: %w", role, err)
+		return out, fmt.Errorf("cluster: %s role parameter policy: %w", role, err)
 	}
 	profile, err := iam.NewInstanceProfile(k.ctx, naming.Child(k.name, role+"-profile"), &iam.InstanceProfileArgs{
 		Role: r.Name,
 		Tags: k.tags(role + "-profile"),
 	}, k.parent)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cluster: %s instance profile: %w", role, err)
+		return out, fmt.Errorf("cluster: %s instance profile: %w", role, err)
 	}
-	return profile, []pulumi.Resource{ssmCore, params}, nil
+	return nodeIdentity{role: r, profile: profile, policies: []pulumi.Resource{shell, params}}, nil
 }
 
-// parameterPath is where a role's secrets are in Parameter Store ("server" or "agent").
-func (k *k3sBuilder) parameterPath(role string) string {
-	return k.args.ParameterPathPrefix + "/" + role
-}
-
-// parameters stores the node secrets: the CA files and both tokens for servers, the agent
-// token for agents.
-func (k *k3sBuilder) parameters(p *k3sPKI) ([]pulumi.Resource, error) {
+// parameters stores the node secrets, encrypted with the stack's key: the CA files and both
+// tokens for servers, the agent token for agents.
+func (k *k3sBuilder) parameters(p *k3sPKI, key *kms.Key) ([]pulumi.Resource, error) {
 	values := map[string]pulumi.StringOutput{
 		"server/token":       p.serverToken,
 		"server/agent-token": p.agentToken,
-		"agent/token":        p.agentToken,
+		agentTokenParameter:  p.agentToken,
 	}
 	for file, content := range p.files {
 		values["server/tls/"+file] = content
@@ -100,6 +112,7 @@ func (k *k3sBuilder) parameters(p *k3sPKI) ([]pulumi.Resource, error) {
 		param, err := ssm.NewParameter(k.ctx, naming.Child(k.name, "param-"+strings.NewReplacer("/", "-", ".", "-").Replace(name)), &ssm.ParameterArgs{
 			Name:        pulumi.String(k.args.ParameterPathPrefix + "/" + name),
 			Type:        pulumi.String("SecureString"),
+			KeyId:       key.Arn,
 			Value:       pulumi.ToSecret(values[name]).(pulumi.StringOutput),
 			Description: pulumi.Sprintf("outside-in k3s %s of %s", name, k.args.Name),
 			Tags:        k.tags("param"),

@@ -36,6 +36,11 @@ func (b *builder) nodeGroup(cp *eks.Cluster) (nodeGroupResult, error) {
 	if err != nil {
 		return out, err
 	}
+	shell, err := sessionManager(b.ctx, naming.Child(b.name, "node-role-session-manager"), nodeRole, b.parent)
+	if err != nil {
+		return out, err
+	}
+	nodeRoleReady = append(nodeRoleReady, shell)
 
 	// The node security group starts empty: node-to-node and control-plane traffic goes through
 	// the EKS cluster security group (attached below), and the ingress layer adds the load

@@ -198,6 +198,7 @@ func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vp
 			Subnets:             vpc.Subnets,
 			PublicAccessCidrs:   publicCidrs,
 			ParameterPathPrefix: "/" + cfg.NamePrefix() + "/k3s",
+			Deployer:            facts.Caller,
 			Region:              facts.Region,
 			Partition:           facts.Partition,
 			AccountID:           facts.AccountID,

@@ -172,7 +172,7 @@ func TestDevPlanCluster(t *testing.T) {
 }
 
 // Each role has exactly its policies: the cluster role the EKS cluster policy, the node role the
-// worker, CNI, ECR read-only and SSM policies.
+// worker, CNI and ECR read-only policies (Session Manager is inline, without Parameter Store).
 func TestRolePolicies(t *testing.T) {
 	res := run(t, stack(t, "dev"))
 	roles := map[string]string{} // role name → logical name
@@ -185,7 +185,7 @@ func TestRolePolicies(t *testing.T) {
 		got[roles[text(t, a.In("role"))]] = append(got[roles[text(t, a.In("role"))]], arn[strings.LastIndex(arn, "/")+1:])
 	}
 	assert.ElementsMatch(t, cluster.ClusterRolePolicies, got["cluster-cluster-role"])
-	assert.ElementsMatch(t, []string{"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore"},
+	assert.ElementsMatch(t, []string{"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"},
 		got["cluster-node-role"])
 	assert.Len(t, got, 2, "no other role has managed policies")
 	for _, r := range res.OfType("aws:iam/role:Role") {

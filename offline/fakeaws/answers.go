@@ -211,6 +211,18 @@ var answers = map[string]func(*request) error{
 		r.set("arn", r.arn("kms", "key/"+r.id))
 		return nil
 	},
+	"aws:kms/alias:Alias": func(r *request) error {
+		name := r.str("name")
+		if !strings.HasPrefix(name, "alias/") || strings.HasPrefix(name, "alias/aws/") {
+			return fmt.Errorf("alias name %q: it starts with alias/, and alias/aws/ is AWS's", name)
+		}
+		r.id = name
+		r.set("arn", r.arn("kms", name))
+		if key := r.str("targetKeyId"); key != "" {
+			r.set("targetKeyArn", r.arn("kms", "key/"+key))
+		}
+		return nil
+	},
 	"aws:eks/cluster:Cluster": func(r *request) error {
 		name := r.physicalName(100)
 		r.id = name
