@@ -82,7 +82,7 @@ func TestTrustMatcherAgreesWithTheIAMEvaluator(t *testing.T) {
 			}
 			out, err := ev.Run(context.Background(), nil, reqs)
 			require.NoError(t, err)
-			agree := 0
+			agree, allowed := 0, 0
 			for i, rw := range rows {
 				d := out.Decisions[i]
 				assert.Equal(t, iamsim.ImplicitlyDenied, d.Decision, "the validated run refuses %s (it drops :sub and :aud)", rw.token)
@@ -95,10 +95,15 @@ func TestTrustMatcherAgreesWithTheIAMEvaluator(t *testing.T) {
 					continue
 				}
 				agree++
+				if ours {
+					allowed++
+				}
 				t.Log("agree " + line)
 			}
 			t.Logf("%d rows, matcher and evaluator agree on %d (iam-simulate %s)", len(rows), agree, out.Versions["iam-simulate"])
 			require.Greater(t, len(rows), 60, "the table holds every token on every role")
+			assert.Greater(t, allowed, 3, "rows both let in and refused: an evaluator that refused all would agree on nothing that matters")
+			assert.Less(t, allowed, len(rows)/2)
 		})
 	}
 }

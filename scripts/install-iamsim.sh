@@ -25,8 +25,9 @@ elif [[ "${OUTSIDE_IN_TOOLS_KEYS:-}" != 1 ]]; then
 	die "node is not on PATH: install Node.js 20 or newer (Debian/Ubuntu: apt-get install nodejs npm) and run this again"
 fi
 if [[ "${OUTSIDE_IN_TOOLS_KEYS:-}" != 1 ]]; then
-	[[ "$node_version" =~ ^v([0-9]+)\. ]] && ((BASH_REMATCH[1] >= 20)) ||
+	if ! [[ "$node_version" =~ ^v([0-9]+)\. ]] || ((BASH_REMATCH[1] < 20)); then
 		die "node $node_version is too old: the evaluator needs Node.js 20 or newer"
+	fi
 	command -v npm >/dev/null 2>&1 || die "npm is not on PATH: install it with Node.js (Debian/Ubuntu: apt-get install npm)"
 fi
 
