@@ -37,9 +37,10 @@ build-and-vet:
 ## tools: the tools the tests run, built once per machine into the shared tool cache
 ## (scripts/toolcache.sh) and linked into .tools/bin: kube-apiserver, kube-controller-manager,
 ## kube-scheduler, etcd, kubelet-check and KWOK; the Pulumi CLI, actionlint and kube-score;
-## the pulumi-kubernetes provider; Traefik; moto when missing; shellcheck and cloud-init from
-## Debian when missing. Builds run side by side as far as the machine's memory allows
-## (scripts/build-tools.sh; OUTSIDE_IN_TOOLS_MEMORY_MB overrides the budget).
+## the pulumi-kubernetes provider; Traefik; the IAM evaluator (tools/iamsim, npm ci); moto when
+## missing; shellcheck and cloud-init from Debian when missing. Builds run side by side as far
+## as the machine's memory allows (scripts/build-tools.sh; OUTSIDE_IN_TOOLS_MEMORY_MB overrides
+## the budget).
 tools:
 	@scripts/build-tools.sh
 

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var installers = []string{"install-provider", "install-traefik", "install-kube-tools", "install-tools", "install-moto"}
+var installers = []string{"install-provider", "install-traefik", "install-kube-tools", "install-tools", "install-moto", "install-iamsim"}
 
 // run is one installer's run: from start to end, in seconds.
 type run struct{ start, end float64 }
@@ -71,7 +71,8 @@ func schedule(t *testing.T, env []string, failing string) (map[string]run, strin
 func overlap(a, b run) bool { return a.start < b.end && b.start < a.end }
 
 // On a 7 GB runner's budget the provider, whose link alone takes 5.4 GB, builds beside nothing
-// but moto's install; everything still runs, and each installer's time is reported.
+// but the small installs (moto's, and the IAM evaluator's); everything still runs, and each
+// installer's time is reported.
 func TestToolBuildsShareOnlyTheMemoryTheyHave(t *testing.T) {
 	runs, out, err := schedule(t, []string{"OUTSIDE_IN_TOOLS_MEMORY_MB=5800"}, "")
 	require.NoError(t, err, out)
@@ -165,7 +166,7 @@ func TestToolCacheKeysNameTheBuiltEntries(t *testing.T) {
 	keysOut, err := exec.Command("bash", "build-tools.sh", "--keys").Output()
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(string(keysOut)), "\n")
-	require.Len(t, lines, 6, "pulumi, linters, kube, kwok, the provider and traefik:\n%s", keysOut)
+	require.Len(t, lines, 7, "pulumi, linters, kube, kwok, the provider, traefik and the IAM evaluator:\n%s", keysOut)
 	for _, line := range lines {
 		name, key, ok := strings.Cut(line, " ")
 		require.True(t, ok, line)
