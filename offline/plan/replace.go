@@ -63,9 +63,9 @@ var forceNewAWS = map[string][]string{
 	"aws:lb/loadBalancer:LoadBalancer":                        {"name", "namePrefix", "internal", "loadBalancerType"},
 	"aws:lb/targetGroup:TargetGroup":                          {"name", "namePrefix", "port", "protocol", "protocolVersion", "vpcId", "targetType", "ipAddressType"},
 	"aws:lb/targetGroupAttachment:TargetGroupAttachment":      {"targetGroupArn", "targetId", "port", "availabilityZone"},
-	"aws:route53/record:Record":                               {"zoneId", "name", "setIdentifier"},
+	"aws:route53/record:Record":                               {"zoneId", "name"},
 	"aws:route53/zone:Zone":                                   {"name", "delegationSetId"},
-	"aws:ssm/parameter:Parameter":                             {"name"},
+	"aws:ssm/parameter:Parameter":                             {"name", "dataType"},
 }
 
 // replaceAll lists the providers whose resources have no update at all.
