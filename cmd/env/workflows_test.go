@@ -34,6 +34,7 @@ var checks = []struct {
 	{"tool cache", checkToolCache},
 	{"tool build and test timeouts", checkToolTimeouts},
 	{"tool build memory", checkToolMemory},
+	{"credential-free preview", checkPreviewHoldsNoCredential},
 }
 
 // suiteChecks read every workflow at once: runners and concurrency groups are shared across
@@ -108,7 +109,13 @@ func TestWorkflowsDoWhatTheDesignSays(t *testing.T) {
 	require.Contains(t, pr.Jobs, "environment-down")
 	assert.Contains(t, pr.Jobs["environment"].scripts(), "cmd/env up")
 	assert.Contains(t, pr.Jobs["environment-down"].scripts(), "cmd/env down")
-	assert.Contains(t, pr.Jobs["preview"].scripts(), "pulumi preview")
+	// The preview is the offline plan of both sides, diffed: no live preview on pull requests.
+	require.Contains(t, pr.Jobs, "preview")
+	assert.Contains(t, pr.Jobs["preview"].scripts(), "./cmd/plan")
+	assert.Contains(t, pr.Jobs["preview"].scripts(), "--format json")
+	assert.Contains(t, pr.Jobs["preview"].scripts(), " diff plans/base plans/head")
+	assert.NotContains(t, pr.Jobs["preview"].scripts(), "pulumi preview")
+	assert.Empty(t, checkPreviewHoldsNoCredential(pr), "the preview job holds no credential")
 	assert.Contains(t, pr.Jobs["test"].scripts(), "make test")
 	names := prStackNames(pr, 17)
 	require.NotEmpty(t, names, "the PR workflow names the PR's stack")
@@ -152,7 +159,7 @@ func TestWorkflowsDoWhatTheDesignSays(t *testing.T) {
 	// Runners: every job that reaches a cluster names the variable of its side, pull requests'
 	// or the privileged jobs' (the check above proves the two sides never meet).
 	runnerOf := map[string]string{
-		"pull-request.yml preview": "vars.OUTSIDE_IN_PR_RUNNER", "pull-request.yml environment": "vars.OUTSIDE_IN_PR_RUNNER",
+		"pull-request.yml environment":      "vars.OUTSIDE_IN_PR_RUNNER",
 		"pull-request.yml environment-down": "vars.OUTSIDE_IN_PR_RUNNER", "reap.yml pull-requests": "vars.OUTSIDE_IN_PR_RUNNER",
 		"deploy.yml platform": "vars.OUTSIDE_IN_DEPLOY_RUNNER", "deploy.yml production": "vars.OUTSIDE_IN_DEPLOY_RUNNER",
 		"reap.yml trusted": "vars.OUTSIDE_IN_DEPLOY_RUNNER", "drift.yml drift": "vars.OUTSIDE_IN_DEPLOY_RUNNER",
@@ -164,6 +171,10 @@ func TestWorkflowsDoWhatTheDesignSays(t *testing.T) {
 		require.Empty(t, problem, id)
 		assert.Equal(t, []string{want}, got, "%s runs on %s (or a hosted runner)", id, want)
 	}
+	// The preview reaches no cluster: a hosted runner, fresh for every job.
+	got, problem := runners(pr.Jobs["preview"])
+	require.Empty(t, problem)
+	assert.Empty(t, got, "the preview runs on a GitHub-hosted runner only")
 }
 
 // TestActionlint runs the real linter, with shellcheck on every run: script.

@@ -11,6 +11,8 @@
 //	go run ./cmd/plan --preview           # as `pulumi preview` sees an empty stack
 //	go run ./cmd/plan --config Pulumi.pr-17.yaml --platform Pulumi.platform.yaml
 //	                                      # an environment stack, its platform planned first
+//	go run ./cmd/plan diff BASE HEAD      # what changes between two --format json plans (or two
+//	                                      # directories of <stack>.json), as markdown
 //
 // Exit status: 0 on success, 2 for invalid configuration or usage, 1 for anything else.
 package main
@@ -36,6 +38,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "diff" {
+		return runDiff(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")

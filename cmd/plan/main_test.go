@@ -236,3 +236,36 @@ func TestWarningsAndSyntaxErrors(t *testing.T) {
 	assert.Contains(t, errOut, file)
 	assert.Regexp(t, `line \d`, errOut)
 }
+
+// `plan diff` pairs two directories of plans by stack: a stack on one side only is all added
+// (no plan at the base) or all removed; usage errors exit 2.
+func TestDiffCommand(t *testing.T) {
+	code, devJSON, errOut := plan_(t, "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	base, head := t.TempDir(), t.TempDir()
+	write := func(dir, name, content string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
+	}
+	write(base, "dev.json", devJSON)
+	write(head, "dev.json", strings.Replace(devJSON, `"cidrBlock": "10.0.0.0/16"`, `"cidrBlock": "10.9.0.0/16"`, 1))
+	write(head, "new.json", devJSON)
+	write(base, "old.json", devJSON)
+
+	code, out, errOut := plan_(t, "diff", base, head)
+	require.Equal(t, 0, code, errOut)
+	t.Log("\n" + out)
+	assert.Contains(t, out, "#### `dev`: 1 replaced\n")
+	assert.Contains(t, out, "- `aws:ec2/vpc:Vpc` `network-vpc`\n  - `cidrBlock` ⚠: `10.0.0.0/16` → `10.9.0.0/16`\n")
+	assert.Regexp(t, "#### `new`: \\d+ added\n\nNo plan at the base", out)
+	assert.Regexp(t, "#### `old`: \\d+ removed\n\nThe stack file is gone at the head", out)
+
+	code, out, errOut = plan_(t, "diff", filepath.Join(base, "dev.json"), filepath.Join(base, "dev.json"))
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "No changes: the offline plan of every stack is the same at the base and at the head (`dev`).\n", out)
+
+	for _, args := range [][]string{{"diff"}, {"diff", base}, {"diff", base, filepath.Join(base, "dev.json")}, {"diff", base, filepath.Join(base, "missing")}} {
+		code, _, errOut := plan_(t, args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.NotEmpty(t, errOut)
+	}
+}
