@@ -68,9 +68,10 @@ type GitHubOIDC struct {
 	Template    SubjectTemplate
 }
 
-// PullRequestsAndMain is the trust of the unprivileged CI roles: jobs of the repository's pull
-// requests (pull_request events, from a branch of the repository) and of main that name no
-// GitHub environment.
+// PullRequestsAndMain is the trust of the environments role, the one CI role a pull request
+// can obtain: jobs of the repository's pull requests (pull_request events, from a branch of the
+// repository) and of main that name no GitHub environment. What it may read is therefore only
+// what a pull request may read (EnvironmentStatePolicy, PublishedReadPolicy, CheckReadPolicy).
 func (g GitHubOIDC) PullRequestsAndMain() iampolicy.Document {
 	prefix := "repo:" + g.Repository + ":"
 	subjects := []string{prefix + "pull_request", prefix + "ref:" + MainRef}

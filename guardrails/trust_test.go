@@ -29,7 +29,8 @@ type githubToken struct {
 	repo    string
 	context string
 	ref     string
-	// allowedBy are the roles that must let it in: e(nvironments), r(ead-only), d(eploy).
+	// allowedBy are the roles that must let it in: e(nvironments), r(ead-only: the drift
+	// check), d(eploy).
 	allowedBy string
 }
 
@@ -48,7 +49,9 @@ const prRef = "refs/pull/17/merge"
 
 // githubTokens is the table: every token a pull request's author can get issued, then main's.
 var githubTokens = []githubToken{
-	{name: "pull_request job", fromPR: true, context: "pull_request", ref: prRef, allowedBy: "er"},
+	{name: "pull_request job", fromPR: true, context: "pull_request", ref: prRef, allowedBy: "e"},
+	{name: "pull_request job naming environment drift", fromPR: true, context: "environment:drift", ref: prRef},
+	{name: "push to a branch, job naming environment drift", fromPR: true, context: "environment:drift", ref: "refs/heads/feature"},
 	{name: "pull_request job naming environment reaper", fromPR: true, context: "environment:reaper", ref: prRef},
 	{name: "pull_request job naming environment platform", fromPR: true, context: "environment:platform", ref: prRef},
 	{name: "pull_request job naming environment production", fromPR: true, context: "environment:production", ref: prRef},
@@ -68,12 +71,13 @@ var githubTokens = []githubToken{
 	{name: "a repository whose name extends ours, naming production", fromPR: true, repo: "example/outside-in-next", context: "environment:production", ref: "refs/heads/main"},
 	// GitHub issues a fork's pull_request run no OIDC token and the jobs skip forks; were one
 	// issued, it would carry exactly a pull request's rights.
-	{name: "pull_request from a fork", fromPR: true, context: "pull_request", ref: prRef, allowedBy: "er"},
+	{name: "pull_request from a fork", fromPR: true, context: "pull_request", ref: prRef, allowedBy: "e"},
 
 	{name: "push to main: deploy of the platform", context: "environment:platform", ref: "refs/heads/main", allowedBy: "d"},
 	{name: "push to main: deploy of production", context: "environment:production", ref: "refs/heads/main", allowedBy: "d"},
 	{name: "schedule or dispatch on main: the trusted reaper", context: "environment:reaper", ref: "refs/heads/main", allowedBy: "d"},
-	{name: "schedule on main: drift check, pull requests' reaper", context: "ref:refs/heads/main", ref: "refs/heads/main", allowedBy: "er"},
+	{name: "schedule on main: pull requests' reaper", context: "ref:refs/heads/main", ref: "refs/heads/main", allowedBy: "e"},
+	{name: "schedule on main: the drift check", context: "environment:drift", ref: "refs/heads/main", allowedBy: "r"},
 	// pull_request_target and workflow_run run main's workflow with main's ref for a pull
 	// request's event: the trust cannot tell them from main, so no workflow may use them
 	// (TestWorkflowsFollowTheRules, "triggers").
@@ -106,9 +110,10 @@ var trustVariants = []trustVariant{
 }
 
 // TestCITrustRefusesWhatPullRequestsCanProduce runs IAM's matching (iammatch_test.go) over the
-// trust policies the platform stack declares, for every token in the table: the deploy role is
-// refused every token a pull request's author can get issued and allowed main's deploy jobs;
-// the environments and read-only roles let in pull requests and main, and nothing else.
+// trust policies the platform stack declares, for every token in the table: the deploy and
+// read-only roles are refused every token a pull request's author can get issued and allowed
+// main's deploy jobs and drift check; the environments role lets in pull requests and main,
+// and nothing else.
 func TestCITrustRefusesWhatPullRequestsCanProduce(t *testing.T) {
 	for _, v := range trustVariants {
 		t.Run(v.name, func(t *testing.T) {
@@ -141,8 +146,8 @@ func TestCITrustRefusesWhatPullRequestsCanProduce(t *testing.T) {
 					got := allows(t, trust[k], req)
 					verdicts = append(verdicts, fmt.Sprintf("%s=%s", roles[k], verdict(got)))
 					assert.Equal(t, want, got, "%s: %s (%s) is %s by %s, want %s", v.name, tok.name, sub, verdict(got), roles[k], verdict(want))
-					if tok.fromPR && k == 'd' {
-						assert.False(t, got, "a pull request's author gets the deploy role with %s", sub)
+					if tok.fromPR && k != 'e' {
+						assert.False(t, got, "a pull request's author gets %s with %s", roles[k], sub)
 					}
 				}
 				if tok.fromPR {

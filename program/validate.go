@@ -235,6 +235,8 @@ func (c Config) validateCluster(v *validator) {
 			v.add(fmt.Sprintf("%s[%d]", KeyAdminRoleArns, i), arn, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin")
 		} else if slices.Index(c.AdminRoleArns, arn) != i {
 			v.add(fmt.Sprintf("%s[%d]", KeyAdminRoleArns, i), arn, "is listed twice")
+		} else if pullRequestReachable(arn) {
+			v.add(fmt.Sprintf("%s[%d]", KeyAdminRoleArns, i), arn, pullRequestReachableWhy)
 		}
 	}
 	for i, arn := range c.ViewRoleArns {
@@ -246,6 +248,8 @@ func (c Config) validateCluster(v *validator) {
 			v.add(key, arn, "is listed twice")
 		case slices.Contains(c.AdminRoleArns, arn):
 			v.add(key, arn, "is in %s too; a role has one access entry, so list it in one of them", KeyAdminRoleArns)
+		case pullRequestReachable(arn):
+			v.add(key, arn, pullRequestReachableWhy)
 		}
 	}
 	if c.KubeconfigRoleArn != "" && !roleArn.MatchString(c.KubeconfigRoleArn) {
@@ -255,6 +259,15 @@ func (c Config) validateCluster(v *validator) {
 		v.add(KeyKubeconfigProfile, c.KubeconfigProfile, "must be an AWS CLI profile name (letters, digits, . _ + @ -)")
 	}
 }
+
+// pullRequestReachable says whether a role ARN names a CI environments role, the role a pull
+// request's jobs can assume (guardrails.GitHubOIDC.PullRequestsAndMain).
+func pullRequestReachable(arn string) bool {
+	return strings.HasSuffix(arn, "-"+guardrails.CIEnvironments)
+}
+
+const pullRequestReachableWhy = "is a CI environments role, which a pull request's jobs can assume: it may not read the cluster " +
+	"(the view policy reads every Secret); environments reach the cluster through the platform's environments group"
 
 func (c Config) validateEKS(v *validator) {
 	if !k8sVersion.MatchString(c.KubernetesVersion) {

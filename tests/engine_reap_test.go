@@ -104,7 +104,8 @@ func TestEnvironmentTeardownOnTheEngine(t *testing.T) {
 	assert.True(t, err != nil, "a destroy from the forged state deletes the platform's object")
 
 	// A platform whose cluster is gone: its environments are removed all the same. The second
-	// platform reaches the API through a forwarder that then goes away, and its stack with it.
+	// platform reaches the API through a forwarder that then goes away, and its published
+	// document with it.
 	proxy := forward(t, strings.TrimPrefix(w.cp.Config().Host, "https://"))
 	gone := map[string]string{}
 	for k, v := range w.platform {
@@ -114,7 +115,7 @@ func TestEnvironmentTeardownOnTheEngine(t *testing.T) {
 	w.upPlatform("platform-b", gone)
 	upEnv("pr-47", "organization/outside-in/platform-b", now)
 	proxy.close()
-	w.pulumi("stack", "rm", "--yes", "--force", "platform-b")
+	delete(w.published, "organization/outside-in/platform-b") // destroyed: its parameter is gone
 	begin = time.Now()
 	require.NoError(t, w.manager(now).Down(ctx, "pr-47"), "env down of an environment whose platform is gone")
 	t.Logf("env down of an environment whose platform is gone took %s", time.Since(begin).Round(10*time.Millisecond))

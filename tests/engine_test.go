@@ -19,6 +19,7 @@ import (
 	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/internal/envlife"
+	"github.com/outside-in/outside-in/internal/published"
 	"github.com/outside-in/outside-in/internal/envlife/clitest"
 	"github.com/outside-in/outside-in/offline/kubeapi"
 	"github.com/outside-in/outside-in/program"
@@ -27,9 +28,10 @@ import (
 // engineWorld is a platform for environment stacks on the real engine: a control plane with
 // the platform's nodes, guardrails and controller (real Traefik), a file backend, the real
 // Pulumi CLI with the real pulumi-kubernetes provider installed, the project's Pulumi.yaml in
-// a directory of the test's own, and a platform stand-in stack: an inline program that exports
-// what a platform exports (the StackReference path is the real one), its environments
-// kubeconfig a client certificate of the environments group.
+// a directory of the test's own, and what the platform publishes for its environments (the
+// document of internal/published, held in memory where the real one is an SSM parameter; the
+// Parameter Store read itself is tested against moto), its environments kubeconfig a client
+// certificate of the environments group.
 type engineWorld struct {
 	t        *testing.T
 	cp       *kubeapi.ControlPlane
@@ -38,7 +40,10 @@ type engineWorld struct {
 	env      map[string]string
 	cli      auto.PulumiCommand
 	lbName   string
-	platform map[string]string // outputs of the platform stand-in, by name
+	platform map[string]string // what the platform publishes, by key
+	// published are the platforms' documents, by platform stack: environments and the
+	// lifecycle read them, never a platform's state.
+	published published.Fixed
 }
 
 const enginePlatform = "organization/outside-in/platform"
@@ -55,7 +60,7 @@ func newEngineWorld(t *testing.T) *engineWorld {
 	// The provider is the one installed below, at the version the SDK asks for, not whatever
 	// pulumi-resource-kubernetes is on PATH (the CLI puts .tools/bin there).
 	vars["PULUMI_IGNORE_AMBIENT_PLUGINS"] = "true"
-	w := &engineWorld{t: t, cli: cli, env: vars, dir: t.TempDir()}
+	w := &engineWorld{t: t, cli: cli, env: vars, dir: t.TempDir(), published: published.Fixed{}}
 	// The plugin version the program's SDK asks the engine for.
 	w.pulumi("plugin", "install", "resource", "kubernetes", kubernetesPluginVersion(t), "--file", provider)
 	pulumiYAML, err := os.ReadFile(filepath.Join(root, "Pulumi.yaml"))
@@ -110,33 +115,33 @@ func (w *engineWorld) pulumi(args ...string) string {
 	return stdout
 }
 
-// upPlatform makes (or updates) a platform stand-in stack exporting outputs; the kubeconfig is
-// a secret, as the real platform exports it.
+// upPlatform publishes (or publishes again) a platform's document for its environments, as
+// the platform's deploy does.
 func (w *engineWorld) upPlatform(name string, outputs map[string]string) {
 	w.t.Helper()
-	ctx := context.Background()
-	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(w.dir), auto.Pulumi(w.cli), auto.EnvVars(w.env),
-		auto.Program(func(ctx *pulumi.Context) error {
-			for k, v := range outputs {
-				if k == program.OutputEnvironmentKubeconfig {
-					ctx.Export(k, pulumi.ToSecret(pulumi.String(v)))
-				} else {
-					ctx.Export(k, pulumi.String(v))
-				}
-			}
-			ctx.Export(program.OutputControllerPodLabels, pulumi.ToStringMap(ingress.ControllerSelector))
-			return nil
-		}))
+	doc := map[string]any{program.OutputControllerPodLabels: map[string]any{}}
+	for k, v := range ingress.ControllerSelector {
+		doc[program.OutputControllerPodLabels].(map[string]any)[k] = v
+	}
+	for k, v := range outputs {
+		doc[k] = v
+	}
+	// Through the document's own encoding, as the platform writes it and Parameter Store
+	// hands it back.
+	text, err := published.Document(doc)
 	require.NoError(w.t, err)
-	s, err := auto.UpsertStack(ctx, name, ws)
+	w.published["organization/outside-in/"+name], err = published.Parse(text)
 	require.NoError(w.t, err)
-	_, err = s.Up(ctx)
-	require.NoError(w.t, err)
+}
+
+// run is the project's program as env up runs it, reading the world's published documents.
+func (w *engineWorld) run(ctx *pulumi.Context) error {
+	return program.RunWith(ctx, program.EngineConfig(ctx), program.Options{Platform: w.published})
 }
 
 // manager runs the project's real program; its clock reads now.
 func (w *engineWorld) manager(now time.Time) *envlife.Manager {
-	return &envlife.Manager{WorkDir: w.dir, Program: program.Run, Pulumi: w.cli, EnvVars: w.env,
+	return &envlife.Manager{WorkDir: w.dir, Program: w.run, Pulumi: w.cli, EnvVars: w.env, Platforms: w.published,
 		Now: func() time.Time { return now }}
 }
 

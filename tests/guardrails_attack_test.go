@@ -157,6 +157,7 @@ func environmentAttacks(envDomain string) []attack {
 			return c.CoreV1().LimitRanges(ns).Delete(ctx, guardrails.EnvironmentLimitsName, metav1.DeleteOptions{})
 		}},
 	}
+	rows = append(rows, secretReads(ns)...)
 	rows = append(rows, isolationAttacks(ns, host)...)
 	return append(rows, []attack{
 		{"its app's Deployment", true, "", func(ctx context.Context, c kubernetes.Interface) error {
@@ -250,12 +251,15 @@ func environmentAttacks(envDomain string) []attack {
 			return nil
 		}},
 		// Never: Secrets, RBAC, admission, cluster-wide objects.
-		{"read a Secret in kube-system", false, "forbidden", func(ctx context.Context, c kubernetes.Interface) error {
-			_, err := c.CoreV1().Secrets("kube-system").Get(ctx, "platform-secret", metav1.GetOptions{})
-			return err
-		}},
 		{"list Secrets in every namespace", false, "forbidden", func(ctx context.Context, c kubernetes.Interface) error {
 			_, err := c.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})
+			return err
+		}},
+		{"watch Secrets in every namespace", false, "forbidden", func(ctx context.Context, c kubernetes.Interface) error {
+			w, err := c.CoreV1().Secrets("").Watch(ctx, metav1.ListOptions{})
+			if err == nil {
+				w.Stop()
+			}
 			return err
 		}},
 		{"bind cluster-admin in its own namespace", false, "forbidden", func(ctx context.Context, c kubernetes.Interface) error {
@@ -416,4 +420,24 @@ func TestK3sEnvironmentsCertificateIsConfinedOnAPIServer(t *testing.T) {
 	env := clientOf(t, local)
 	applyGuardrails(t, srv, objs, env)
 	runAttacks(t, env, environmentAttacks(k3sEnvDomain))
+}
+
+// secretReads are the Secret reads an environment's credentials (a pull request's) are refused
+// in every namespace that holds the platform's objects, its own and a neighbour's included: a
+// read of a Secret is a write of whatever it opens.
+func secretReads(own string) []attack {
+	var rows []attack
+	for _, ns := range []string{"kube-system", "kube-public", "kube-node-lease", "default", ingress.ControllerNamespace, "www", own, "env-pr-43"} {
+		rows = append(rows,
+			attack{"get a Secret in " + ns, false, "forbidden", func(ctx context.Context, c kubernetes.Interface) error {
+				_, err := c.CoreV1().Secrets(ns).Get(ctx, "platform-secret", metav1.GetOptions{})
+				return err
+			}},
+			attack{"list Secrets in " + ns, false, "forbidden", func(ctx context.Context, c kubernetes.Interface) error {
+				_, err := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+				return err
+			}},
+		)
+	}
+	return rows
 }

@@ -118,6 +118,23 @@ func TestIAMEvaluatorPullRequestRoles(t *testing.T) {
 				allow("the platform's published data", "ssm:GetParameter", p.parameter(envParam), nil)
 				rows = append(rows, p.decryptRow(t, p.platform, role, "the published data's key, via SSM", envParam, true))
 				rows[len(rows)-1].unseen = role.managed
+				// The same key outside Parameter Store, or for another parameter: refused.
+				direct := p.decryptRow(t, p.platform, role, "the published data's key, called directly", envParam, false)
+				direct.req.Context = nil
+				other := p.decryptRow(t, p.platform, role, "the published data's key, for another parameter", envParam, false)
+				other.req.Context = p.viaSSM(p.parameter("/outside-in-platform/other"))
+				rows = append(rows, direct, other)
+				refuse("every parameter under the platform's path", "ssm:GetParametersByPath", p.parameter("/outside-in-platform"), nil)
+				// What env check reads to say which hop of an environment fails: descriptions,
+				// and the platform's zone, no other.
+				allow("the load balancer's targets (env check)", "elasticloadbalancing:DescribeTargetHealth", "*", nil)
+				allow("the nodes' security groups (env check)", "ec2:DescribeSecurityGroups", "*", nil)
+				zone, _ := p.platform.Exports["zoneId"].Value.(string)
+				require.NotEmpty(t, zone, "the platform exports its zone")
+				allow("the platform zone's records (env check)", "route53:ListResourceRecordSets", "arn:aws:route53:::hostedzone/"+zone, nil)
+				refuse("another zone's records", "route53:ListResourceRecordSets", "arn:aws:route53:::hostedzone/ZOTHER", nil)
+				refuse("change the platform zone's records", "route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/"+zone, nil)
+				refuse("deregister a target", "elasticloadbalancing:DeregisterTargets", "*", nil)
 			}
 			judge(t, ev, rows)
 		})

@@ -35,6 +35,7 @@ var checks = []struct {
 	{"tool build and test timeouts", checkToolTimeouts},
 	{"tool build memory", checkToolMemory},
 	{"credential-free preview", checkPreviewHoldsNoCredential},
+	{"stack passphrases", checkStackPassphrases},
 }
 
 // suiteChecks read every workflow at once: runners and concurrency groups are shared across
