@@ -19,8 +19,8 @@ import (
 	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/internal/envlife"
-	"github.com/outside-in/outside-in/internal/published"
 	"github.com/outside-in/outside-in/internal/envlife/clitest"
+	"github.com/outside-in/outside-in/internal/published"
 	"github.com/outside-in/outside-in/offline/kubeapi"
 	"github.com/outside-in/outside-in/program"
 )
