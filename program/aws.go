@@ -131,8 +131,9 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 	}
 
 	ctx.Export("urls", urls(cfg, hostInputs))
-	// What check compares the deployed path with: the region to read, and the clients the load
-	// balancer must admit. An environment's check reads these too, from the published document.
+	// What check compares the deployed path with: the load balancer, the region to read, the
+	// clients it must admit, its subnets. A platform publishes those an environment's check
+	// needs too (published.Keys).
 	shared := pulumi.Map{
 		"loadBalancerDnsName": edge.LoadBalancerDNSName,
 		"region":              pulumi.String(facts.Region),

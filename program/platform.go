@@ -67,15 +67,15 @@ func exportPlatform(ctx *pulumi.Context, cfg Config, facts Facts, k8s *cluster.R
 		OutputControllerNamespace:   pulumi.String(ingress.ControllerNamespace),
 		OutputControllerPodLabels:   pulumi.ToStringMap(ingress.ControllerSelector),
 	}
-	document := pulumi.Map{}
+	outputs := pulumi.Map{}
 	for k, v := range own {
 		ctx.Export(k, v)
-		document[k] = v
+		outputs[k] = v
 	}
 	for k, v := range shared {
-		document[k] = v
+		outputs[k] = v
 	}
-	return publish(ctx, cfg, facts, document, ci)
+	return publish(ctx, cfg, facts, outputs, ci)
 }
 
 // Platform is the platform's component for what it hands environments: the published
@@ -88,7 +88,7 @@ type Platform struct {
 // encrypted with a key of its own whose policy lets principals use it only through Parameter
 // Store for that parameter, and lets the CI environments role read it and describe the AWS path
 // `env check` walks. The environments role reads nothing else of the platform: not its state.
-func publish(ctx *pulumi.Context, cfg Config, facts Facts, document pulumi.Map, ci ciRoles) error {
+func publish(ctx *pulumi.Context, cfg Config, facts Facts, outputs pulumi.Map, ci ciRoles) error {
 	c := &Platform{}
 	if err := ctx.RegisterComponentResource("outside-in:platform:Published", "published", c); err != nil {
 		return err
@@ -106,10 +106,17 @@ func publish(ctx *pulumi.Context, cfg Config, facts Facts, document pulumi.Map, 
 	if err != nil {
 		return fmt.Errorf("platform: published document key: %w", err)
 	}
+	// The document waits for the outputs it holds, and for no other.
+	document := pulumi.Map{}
+	for _, k := range published.Keys {
+		if v, ok := outputs[k]; ok {
+			document[k] = v
+		}
+	}
 	value := document.ToMapOutput().ApplyT(func(m map[string]any) (string, error) {
 		return published.Document(m)
 	}).(pulumi.StringOutput)
-	if _, err := ssm.NewParameter(ctx, "published", &ssm.ParameterArgs{
+	if _, err := ssm.NewParameter(ctx, "published-parameter", &ssm.ParameterArgs{
 		Name:        pulumi.String(name),
 		Type:        pulumi.String("SecureString"),
 		Tier:        pulumi.String("Standard"),
@@ -124,7 +131,7 @@ func publish(ctx *pulumi.Context, cfg Config, facts Facts, document pulumi.Map, 
 	if ci.envRole == nil {
 		return ctx.RegisterResourceOutputs(c, pulumi.Map{"parameter": pulumi.String(name)})
 	}
-	if _, err := iam.NewRolePolicy(ctx, naming.Child("github", "environments-published"), &iam.RolePolicyArgs{
+	if _, err := iam.NewRolePolicy(ctx, "published-environments-read", &iam.RolePolicyArgs{
 		Role: ci.envRole.ID(),
 		Policy: key.Arn.ApplyT(func(keyArn string) string {
 			return guardrails.PublishedReadPolicy(parameterArn, keyArn).JSON()
@@ -136,7 +143,7 @@ func publish(ctx *pulumi.Context, cfg Config, facts Facts, document pulumi.Map, 
 		id, _ := v.(string)
 		return id
 	}).(pulumi.StringOutput)
-	if _, err := iam.NewRolePolicy(ctx, naming.Child("github", "environments-check"), &iam.RolePolicyArgs{
+	if _, err := iam.NewRolePolicy(ctx, "published-environments-check", &iam.RolePolicyArgs{
 		Role: ci.envRole.ID(),
 		Policy: zoneID.ApplyT(func(id string) string {
 			return guardrails.CheckReadPolicy(facts.Partition, facts.Region, facts.AccountID, id).JSON()

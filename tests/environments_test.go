@@ -114,11 +114,12 @@ func TestPlatformServesEnvironments(t *testing.T) {
 		"token.actions.githubusercontent.com:sub": []any{"repo:example/outside-in:environment:platform:ref:refs/heads/main",
 			"repo:example/outside-in:environment:production:ref:refs/heads/main", "repo:example/outside-in:environment:reaper:ref:refs/heads/main"}},
 		deploy.Statement[0].Condition["StringEquals"], "the GitHub environments of Pulumi.platform.yaml, where approvals gate, on main")
-	// Every CI role may use the backend's bucket, and only it: each reads every stack's state;
-	// the read-only role writes nothing, the environments role only pull requests' stacks
-	// (so a pull request's job cannot rewrite the platform's state), the deploy role anything.
+	// Every CI role may use the backend's bucket, and only it. The read-only and deploy roles
+	// (main only) read every stack's state; the read-only role writes nothing, the deploy role
+	// anything. The environments role, which pull requests obtain, reads and writes only the
+	// pull requests' stacks: it can neither rewrite nor read the platform's state.
 	bucket := "arn:aws:s3:::example-outside-in-state"
-	writes := map[string][]string{}
+	writes, readsOf := map[string][]string{}, map[string][]string{}
 	for _, p := range res.OfType("aws:iam/rolePolicy:RolePolicy") {
 		if !strings.HasPrefix(p.Name, "github-state-") {
 			continue
@@ -136,13 +137,24 @@ func TestPlatformServesEnvironments(t *testing.T) {
 				written = append(written, st.Resource...)
 			}
 		}
-		assert.Contains(t, reads, bucket+"/*", "%s reads every stack's state", p.Name)
+		readsOf[text(t, p.In("role"))] = reads
 		writes[text(t, p.In("role"))] = written
 	}
 	require.Len(t, writes, 3, "environments, read-only and deploy roles")
 	roleID := func(name string) string { return named(t, res, "aws:iam/role:Role", name).ID }
 	assert.Empty(t, writes[roleID("github-ci-readonly")], "the read-only role writes no state")
 	assert.Equal(t, []string{bucket + "/*"}, writes[roleID("github-ci-deploy")])
+	for _, r := range []string{"github-ci-readonly", "github-ci-deploy"} {
+		assert.Contains(t, readsOf[roleID(r)], bucket+"/*", "%s reads every stack's state", r)
+	}
+	envReads := readsOf[roleID("github-ci-environments")]
+	for _, key := range []string{".pulumi/stacks/outside-in/pr-17.json", ".pulumi/meta.yaml", ".pulumi/history/outside-in/pr-17/pr-17-1.history.json"} {
+		assert.True(t, envname.KeyMatches(envReads, bucket+"/"+key), "the environments role reads %s", key)
+	}
+	for _, key := range []string{".pulumi/stacks/outside-in/platform.json", ".pulumi/stacks/outside-in/prod.json",
+		".pulumi/backups/outside-in/platform/platform.1.json", ".pulumi/history/outside-in/k3s/k3s-1.checkpoint.json"} {
+		assert.False(t, envname.KeyMatches(envReads, bucket+"/"+key), "the environments role may not read %s", key)
+	}
 	envWrites := writes[roleID("github-ci-environments")]
 	require.NotEmpty(t, envWrites)
 	for _, key := range []string{".pulumi/stacks/outside-in/pr-17.json", ".pulumi/stacks/outside-in/pr-17.pulumi-tags",

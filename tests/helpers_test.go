@@ -58,7 +58,7 @@ func with(s plan.Stack, set map[string]string, unset ...string) plan.Stack {
 }
 
 // run plans a stack; an environment stack's platform (Pulumi.<last segment of its
-// platformStack>.yaml) is planned first and answers its StackReference.
+// platformStack>.yaml) is planned first, and its published document answers the environment.
 func run(t *testing.T, s plan.Stack) *plan.Result {
 	t.Helper()
 	res, err := plan.Run(s, plan.Options{Platform: platformOf(t, s)})

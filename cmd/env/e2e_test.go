@@ -8,19 +8,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/outside-in/outside-in/internal/envlife"
 	"github.com/outside-in/outside-in/internal/envlife/clitest"
+	"github.com/outside-in/outside-in/internal/motoserver"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	motoserver.Stop()
+	os.Exit(code)
+}
 
 // TestCommandsOnTheRealCLI runs list, reap --dry-run, reap and down as the binary does: the
 // project found upward from the working directory (a copy of a project of its own), the CLI
 // named by OUTSIDE_IN_PULUMI, the backend from PULUMI_BACKEND_URL. The stacks are made with a small inline
 // program under the same project name, because the real program needs a cluster to deploy to;
-// none of these commands runs the program.
+// none of these commands runs the program. AWS is moto: the platform's published document is
+// read from its Parameter Store, where this platform has published nothing, so the reaper
+// finds the platform gone and removes the expired environment without a cluster.
 func TestCommandsOnTheRealCLI(t *testing.T) {
 	cli := clitest.CLI(t)
 	vars, _ := clitest.Backend(t)
@@ -28,6 +38,12 @@ func TestCommandsOnTheRealCLI(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	t.Setenv(EnvPlatformStack, "")
+	moto := motoserver.Start(t, "eu-central-1")
+	t.Setenv("AWS_ENDPOINT_URL", aws.ToString(moto.BaseEndpoint))
+	t.Setenv("AWS_REGION", moto.Region)
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_PROFILE", "")
 	t.Setenv(EnvPulumi, filepath.Join(clitest.ToolsRoot(), "bin", "pulumi"))
 	// The commands find the project upward from the working directory: a directory of the
 	// test's own, never the checkout (the CLI writes Pulumi.<stack>.yaml where it runs).

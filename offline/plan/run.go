@@ -171,7 +171,7 @@ func Run(s Stack, opts Options) (*Result, error) {
 // Published is the document the run's platform publishes for its environments: the value of
 // its published parameter.
 func (r *Result) Published() (map[string]any, error) {
-	p := r.Named("aws:ssm/parameter:Parameter", "published")
+	p := r.Named("aws:ssm/parameter:Parameter", "published-parameter")
 	if p == nil {
 		return nil, fmt.Errorf("stack %s publishes nothing for environments: is it a platform (envDomain set)?", r.Stack.Name)
 	}
