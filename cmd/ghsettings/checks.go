@@ -70,6 +70,7 @@ func check(ctx context.Context, api API, t target) []Row {
 	rows := workflowPermissionRows(ctx, api, t)
 	rows = append(rows, forkPullRequestRow(ctx, api, t))
 	rows = append(rows, runnerRow(ctx, api, t))
+	rows = append(rows, mainProtectionRow(ctx, api, t))
 	for _, env := range protectedEnvironments {
 		rows = append(rows, environmentRow(ctx, api, t, env))
 	}

@@ -1,10 +1,11 @@
 // Command ghsettings checks the GitHub settings that the workflows' safety rests on and that no
 // file in the repository shows: whether GitHub Actions may approve pull requests, what a
 // workflow's token gets by default, whether fork pull requests wait for a maintainer, whether
-// the deploy runners take only main's deploy workflows, whether the GitHub environments that
-// hold the stacks' passphrase admit main alone (production behind reviewers), where the two
-// passphrases live, and the OIDC subject template the platform's trust expects. A pull
-// request's author can probe each of them; the repository's files cannot enforce any.
+// the deploy runners take only main's deploy workflows, whether main takes only reviewed pull
+// requests with no one able to bypass that, whether the GitHub environments that hold the
+// stacks' passphrase admit main alone (production behind reviewers), where the two passphrases
+// live, and the OIDC subject template the platform's trust expects. A pull request's author
+// can probe each of them; the repository's files cannot enforce any.
 //
 //	ghsettings --repo OWNER/NAME [--deploy-runner-group NAME] [--subject-template repo-context-ref|repo-context]
 //

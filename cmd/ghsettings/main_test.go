@@ -47,15 +47,23 @@ func (r recorded) Get(_ context.Context, path string) ([]byte, error) {
 // safeRecording is testdata/safe.json: the answers of a repository set up as the README says.
 func safeRecording(t *testing.T) map[string]answer {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "safe.json"))
-	require.NoError(t, err)
-	var raw map[string]json.RawMessage
-	require.NoError(t, json.Unmarshal(b, &raw))
-	answers := make(map[string]answer, len(raw))
-	for path, body := range raw {
-		answers[path] = answer{200, string(body)}
-	}
+	answers := map[string]answer{}
+	recording("safe")(t, answers)
 	return answers
+}
+
+// recording puts the answers recorded in testdata/<name>.json in place of the ones at their
+// paths.
+func recording(name string) change {
+	return func(t *testing.T, answers map[string]answer) {
+		b, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+		require.NoError(t, err)
+		var raw map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(b, &raw))
+		for path, body := range raw {
+			answers[path] = answer{200, string(body)}
+		}
+	}
 }
 
 // change is one edit of the safe recording.
@@ -130,7 +138,7 @@ func printedRows(out string) map[string]string {
 
 // allRows are the checks every run prints.
 var allRows = []string{
-	"actions-approve-prs", "default-token", "fork-pr-approval", "deploy-runner",
+	"actions-approve-prs", "default-token", "fork-pr-approval", "deploy-runner", "main-protection",
 	"environment platform", "environment production", "environment reaper", "environment drift",
 	"repository-secrets", "oidc-subject",
 }
@@ -144,6 +152,69 @@ func TestSettingsSafeRepository(t *testing.T) {
 	}
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, `runner group "outside-in-deploy" admits only example/outside-in/.github/workflows/deploy.yml@refs/heads/main`)
+	for _, held := range []string{
+		"a pull request with at least 1 approving review is required, admins included (the branch protection rule)",
+		"an approval is dismissed by a new push, or the last push must be approved, admins included (the branch protection rule)",
+		"force pushes are blocked, admins included (the branch protection rule)",
+		"deletion is blocked, admins included (the branch protection rule)",
+	} {
+		assert.Contains(t, out, held)
+	}
+}
+
+// mainProtection is the path of main's branch protection rule; GitHub answers 404 "Branch not
+// protected" when main has none.
+const mainProtection = repo + "/branches/main/protection"
+
+// noBranchProtection is main without a branch protection rule.
+var noBranchProtection = fail(mainProtection, 404, "Branch not protected")
+
+// mainRuleset is main protected by a repository ruleset alone, with no bypass list, then
+// changes.
+func mainRuleset(changes ...change) []change {
+	return append([]change{noBranchProtection, recording("main-ruleset")}, changes...)
+}
+
+// A ruleset protects main as well as a branch protection rule: each requirement is held by
+// the ruleset, whose bypass list is empty.
+func TestSettingsMainProtectedByRuleset(t *testing.T) {
+	code, out, rows := settings(t, mainRuleset()...)
+	require.Len(t, rows, len(allRows), out)
+	for _, name := range allRows {
+		assert.Equal(t, "ok", rows[name], "row %s:\n%s", name, out)
+	}
+	assert.Equal(t, 4, strings.Count(out, `admins included (the ruleset "main")`), out)
+	assert.NotContains(t, out, "branch protection rule")
+	assert.Equal(t, 0, code)
+}
+
+// Rulesets only add to a branch protection rule: one that holds main to everything needs no
+// ruleset, and without one, rules that cannot be read leave main's protection unknown.
+func TestSettingsMainRulesUnreadable(t *testing.T) {
+	unreadable := fail(repo+"/rules/branches/main?per_page=100", 403, "Resource not accessible by integration")
+	code, out, rows := settings(t, unreadable)
+	assert.Equal(t, "ok", rows["main-protection"], out)
+	assert.Equal(t, 0, code)
+
+	code, out, rows = settings(t, noBranchProtection, unreadable)
+	assert.Equal(t, "unknown", rows["main-protection"], out)
+	assert.Contains(t, out, "GET /repos/example/outside-in/rules/branches/main?per_page=100: HTTP 403 Resource not accessible by integration (reading it needs read access to the repository")
+	assert.Equal(t, 3, code)
+}
+
+// rulesetBypass gives the main ruleset a bypass list.
+func rulesetBypass(actors ...map[string]any) change {
+	return set(repo+"/rulesets/4187", "bypass_actors", actors)
+}
+
+// reviews replaces the pull-request reviews main's branch protection rule requires.
+func reviews(fields map[string]any) change {
+	r := map[string]any{"url": "https://api.github.com/repos/example/outside-in/branches/main/protection/required_pull_request_reviews",
+		"dismiss_stale_reviews": true, "require_code_owner_reviews": false, "require_last_push_approval": false, "required_approving_review_count": 1}
+	for k, v := range fields {
+		r[k] = v
+	}
+	return set(mainProtection, "required_pull_request_reviews", r)
 }
 
 // A private repository is held to its own fork settings: fork pull requests' workflows run
@@ -242,6 +313,34 @@ func TestSettingsUnsafe(t *testing.T) {
 			"repository-secrets", "UNSAFE", "organization secret shared with the repository"},
 		{"no environments passphrase", []change{set(repo+"/actions/secrets?per_page=100", "secrets", secrets())},
 			"repository-secrets", "BROKEN", "OUTSIDE_IN_ENVIRONMENTS_PASSPHRASE is not a repository secret"},
+		{"main unprotected", []change{noBranchProtection},
+			"main-protection", "UNSAFE", "main is not protected: no branch protection rule and no active ruleset applies to it"},
+		{"main without pull requests", []change{set(mainProtection, "required_pull_request_reviews", nil)},
+			"main-protection", "UNSAFE", "no pull request with an approving review is required: a commit reaches main unreviewed; approvals are not dismissed on a new push"},
+		{"main: pull requests without approvals", []change{reviews(map[string]any{"required_approving_review_count": 0})},
+			"main-protection", "UNSAFE", "no pull request with an approving review is required: a commit reaches main unreviewed"},
+		{"main: reviews without stale dismissal", []change{reviews(map[string]any{"dismiss_stale_reviews": false})},
+			"main-protection", "UNSAFE", "approvals are not dismissed on a new push, nor must the last push be approved"},
+		{"main: admins bypass", []change{set(mainProtection, "enforce_admins", map[string]any{"url": "https://api.github.com/repos/example/outside-in/branches/main/protection/enforce_admins", "enabled": false})},
+			"main-protection", "UNSAFE", "repository admins may bypass the branch protection rule, and no rule that binds everyone requires this (a pull request with at least 1 approving review is required; an approval is dismissed by a new push, or the last push must be approved; force pushes are blocked; deletion is blocked)"},
+		{"main: a user may skip the pull request", []change{reviews(map[string]any{"bypass_pull_request_allowances": map[string]any{
+			"users": []map[string]any{{"login": "release-bot", "id": 5021, "type": "User"}}, "teams": []any{}, "apps": []any{}}})},
+			"main-protection", "UNSAFE", "user release-bot may bypass the branch protection rule, and no rule that binds everyone requires this (a pull request with at least 1 approving review is required; an approval is dismissed by a new push, or the last push must be approved)"},
+		{"main: force pushes allowed", []change{set(mainProtection, "allow_force_pushes", map[string]any{"enabled": true})},
+			"main-protection", "UNSAFE", "force pushes are allowed"},
+		{"main: deletion allowed", []change{set(mainProtection, "allow_deletions", map[string]any{"enabled": true})},
+			"main-protection", "UNSAFE", "main may be deleted"},
+		{"main: ruleset with a bypass list", mainRuleset(rulesetBypass(map[string]any{"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"})),
+			"main-protection", "UNSAFE", `its bypass list (RepositoryRole 5) may bypass the ruleset "main"`},
+		{"main: ruleset without force-push blocking", mainRuleset(func(t *testing.T, a map[string]answer) {
+			var rules []map[string]any
+			require.NoError(t, json.Unmarshal([]byte(a[repo+"/rules/branches/main?per_page=100"].body), &rules))
+			require.Equal(t, "non_fast_forward", rules[1]["type"])
+			b, err := json.Marshal(append(rules[:1], rules[2:]...))
+			require.NoError(t, err)
+			a[repo+"/rules/branches/main?per_page=100"] = answer{200, string(b)}
+		}),
+			"main-protection", "UNSAFE", "force pushes are allowed"},
 		{"GitHub's default subject", []change{set(repo+"/actions/oidc/customization/sub", "use_default", true)},
 			"oidc-subject", "BROKEN", "the subject template is [repo, context], githubOidc.subjectTemplate repo-context-ref expects [repo, context, ref]"},
 	}
@@ -336,6 +435,22 @@ func TestSettingsUnknown(t *testing.T) {
 			[]string{"repository-secrets"}, "Secrets (read)"},
 		{"OIDC subject", fail(repo+"/actions/oidc/customization/sub", 404, "Not Found"),
 			[]string{"oidc-subject"}, "Actions (read)"},
+		{"main's branch protection", fail(mainProtection, 403, "Resource not accessible by personal access token"),
+			[]string{"main-protection"}, "Administration (read)"},
+		// Only "Branch not protected" says main has no rule; another 404 is a read that failed.
+		{"main's branch protection, not found", fail(mainProtection, 404, "Not Found"),
+			[]string{"main-protection"}, "Administration (read)"},
+		{"the main ruleset's bypass list", func(t *testing.T, a map[string]answer) {
+			for _, c := range mainRuleset() {
+				c(t, a)
+			}
+			var rs map[string]any
+			require.NoError(t, json.Unmarshal([]byte(a[repo+"/rulesets/4187"].body), &rs))
+			delete(rs, "bypass_actors") // GitHub shows it only to whoever may edit the ruleset
+			b, err := json.Marshal(rs)
+			require.NoError(t, err)
+			a[repo+"/rulesets/4187"] = answer{200, string(b)}
+		}, []string{"main-protection"}, "write access to the ruleset"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -439,8 +554,8 @@ esac
 	assert.Equal(t, 0, statusOf(err))
 }
 
-// The README's setup step says what the command checks: the environments, the workflows the
-// deploy runner group admits, and the exit statuses.
+// The README's setup step says what the command checks: main's protection, the environments,
+// the workflows the deploy runner group admits, and the exit statuses.
 func TestSettingsReadme(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	require.NoError(t, err)
@@ -452,5 +567,6 @@ func TestSettingsReadme(t *testing.T) {
 	for _, w := range deployWorkflows {
 		assert.Contains(t, readme, "`"+w+"`", "README names the deploy workflow %s", w)
 	}
+	assert.Contains(t, readme, "`main` takes only approved pull requests, stale approvals dismissed, and no force push or deletion, admins included")
 	assert.Contains(t, readme, "Exit status 0 when all are ok, 1 when one is `UNSAFE` or `BROKEN`, 3 when the rest are ok but one is `unknown`")
 }
