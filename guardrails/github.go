@@ -201,7 +201,7 @@ func PublishedReadPolicy(parameterArn, keyArn string) iampolicy.Document {
 
 // CheckReadPolicy is what `env check` reads of the platform's AWS path to say which hop of an
 // environment's request fails: descriptions of the load balancer, its listeners, target groups
-// and targets, the nodes' security groups, the zone's records and the certificates. None of
+// and targets, the nodes and their security groups, the zone's records and the certificates. None of
 // these calls returns a secret; the load balancing and EC2 describe calls take no resource.
 func CheckReadPolicy(partition, region, account, zoneID string) iampolicy.Document {
 	return iampolicy.New(
@@ -209,12 +209,15 @@ func CheckReadPolicy(partition, region, account, zoneID string) iampolicy.Docume
 			"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners",
 			"elasticloadbalancing:DescribeListenerCertificates", "elasticloadbalancing:DescribeTargetGroups",
 			"elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeInstanceHealth",
-			"ec2:DescribeSecurityGroups",
+			"ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
 		}, Resource: []string{"*"}},
 		iampolicy.Statement{Sid: "ReadTheZone", Effect: "Allow", Action: []string{"route53:GetHostedZone", "route53:ListResourceRecordSets"},
 			Resource: []string{fmt.Sprintf("arn:%s:route53:::hostedzone/%s", partition, zoneID)}},
 		iampolicy.Statement{Sid: "DescribeCertificates", Effect: "Allow", Action: []string{"acm:DescribeCertificate"},
 			Resource: []string{fmt.Sprintf("arn:%s:acm:%s:%s:certificate/*", partition, region, account)}},
+		// Finding the certificate that covers a host, when the listener's does not; this call
+		// takes no resource.
+		iampolicy.Statement{Sid: "ListCertificates", Effect: "Allow", Action: []string{"acm:ListCertificates"}, Resource: []string{"*"}},
 	)
 }
 

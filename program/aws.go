@@ -244,8 +244,9 @@ func newAWSCluster(ctx *pulumi.Context, cfg Config, facts Facts, vpc *network.Vp
 // ciRoles are the CI roles of a platform with githubOidc (nil without).
 type ciRoles struct {
 	environments, readOnly, deploy pulumi.StringInput
-	// envRole is the environments role, which the platform lets read its published document.
-	envRole *iam.Role
+	// envRole is the environments role, which the platform lets read its published document;
+	// readRole the read-only role, whose drift check refreshes (so decrypts) the document.
+	envRole, readRole *iam.Role
 }
 
 // buildApps declares each app behind the ingress controller, each in a namespace of its own, or

@@ -3,6 +3,7 @@ package program
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,4 +147,28 @@ func TestAWSProviderKeysAreTheProvidersKeys(t *testing.T) {
 	}
 	require.Greater(t, len(keys), 20, "the SDK's config.go reads the provider's keys")
 	assert.ElementsMatch(t, keys, AWSProviderKeys)
+}
+
+// A stack named like a pull request's environment (pr-*) must be one: pull requests' jobs may
+// read and write the state of such stacks, so a full stack of that name is refused before
+// anything is registered, and an environment of that name is not.
+func TestPullRequestNamesAreForEnvironments(t *testing.T) {
+	all := map[string]string{}
+	for k, v := range minimal {
+		all[Namespace+":"+k] = v
+	}
+	for _, stack := range []string{"pr-9", "organization/outside-in/pr-demo"} {
+		for _, mode := range []string{ClusterModeEKS, ClusterModeK3s} {
+			all[Namespace+":"+KeyClusterMode] = mode
+			_, _, err := Parse("outside-in", stack, all)
+			require.Error(t, err, "%s as %s", stack, mode)
+			assert.Contains(t, err.Error(), fmt.Sprintf(`outside-in:clusterMode = %q: cannot be used by stack %q`, mode, stack))
+			assert.Contains(t, err.Error(), "pull requests may read and write")
+		}
+	}
+	env := map[string]string{Namespace + ":" + KeyClusterMode: ClusterModeExisting, Namespace + ":" + KeyPlatformStack: "organization/outside-in/platform"}
+	_, _, err := Parse("outside-in", "pr-9", env)
+	assert.NoError(t, err, "an environment named pr-9")
+	_, _, err = Parse("outside-in", "prod", map[string]string{Namespace + ":" + KeyDomain: "example.com", Namespace + ":" + KeyAdminCidrs: `["203.0.113.10/32"]`})
+	assert.NoError(t, err, "prod is not pr-*")
 }

@@ -131,13 +131,18 @@ func publish(ctx *pulumi.Context, cfg Config, facts Facts, outputs pulumi.Map, c
 	if ci.envRole == nil {
 		return ctx.RegisterResourceOutputs(c, pulumi.Map{"parameter": pulumi.String(name)})
 	}
-	if _, err := iam.NewRolePolicy(ctx, "published-environments-read", &iam.RolePolicyArgs{
-		Role: ci.envRole.ID(),
-		Policy: key.Arn.ApplyT(func(keyArn string) string {
-			return guardrails.PublishedReadPolicy(parameterArn, keyArn).JSON()
-		}).(pulumi.StringOutput),
-	}, parent); err != nil {
-		return fmt.Errorf("platform: environments role's read of the published document: %w", err)
+	// The environments role reads the document; the read-only role's drift check refreshes
+	// the parameter, which reads its value too (ReadOnlyAccess has no kms:Decrypt).
+	readers := map[string]*iam.Role{"environments": ci.envRole, "drift": ci.readRole}
+	for _, who := range naming.SortedKeys(readers) {
+		if _, err := iam.NewRolePolicy(ctx, "published-"+who+"-read", &iam.RolePolicyArgs{
+			Role: readers[who].ID(),
+			Policy: key.Arn.ApplyT(func(keyArn string) string {
+				return guardrails.PublishedReadPolicy(parameterArn, keyArn).JSON()
+			}).(pulumi.StringOutput),
+		}, parent); err != nil {
+			return fmt.Errorf("platform: %s role's read of the published document: %w", who, err)
+		}
 	}
 	zoneID := pulumi.ToOutput(document["zoneId"]).ApplyT(func(v any) string {
 		id, _ := v.(string)
@@ -215,7 +220,7 @@ func newCIRoles(ctx *pulumi.Context, cfg Config, facts Facts) (roles ciRoles, er
 	// The trusts match only the subjects this template gives; the repository sets it (README,
 	// "Setting up"), and this output is the API call's body.
 	ctx.Export("ciSubjectTemplate", pulumi.String(guardrails.SubjectTemplate(cfg.GithubOidc.SubjectTemplate).Customization()))
-	roles.readOnly = readRole.Arn
+	roles.readOnly, roles.readRole = readRole.Arn, readRole
 	outputs := pulumi.Map{"environmentsRoleArn": envRole.Arn, "readOnlyRoleArn": readRole.Arn}
 	withState := []stateGrant{
 		{envRole, func(partition, bucket string) iampolicy.Document {

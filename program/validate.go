@@ -13,6 +13,7 @@ import (
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/dns"
 	"github.com/outside-in/outside-in/guardrails"
+	"github.com/outside-in/outside-in/internal/envname"
 	"github.com/outside-in/outside-in/internal/naming"
 	"github.com/outside-in/outside-in/network"
 )
@@ -82,7 +83,20 @@ func (c Config) validate() []Problem {
 	}
 	c.validateApps(v)
 	c.validateLifecycle(v)
+	c.validatePullRequestName(v)
 	return v.problems
+}
+
+// validatePullRequestName keeps stacks named like a pull request's (pr-*) to environments:
+// pull requests' jobs may read and write those stacks' state (guardrails.EnvironmentStatePolicy),
+// so a full stack there would hand them its keys and let them forge what its next update
+// deletes.
+func (c Config) validatePullRequestName(v *validator) {
+	leaf := c.Stack[strings.LastIndex(c.Stack, "/")+1:]
+	if strings.HasPrefix(leaf, envname.PullRequestPrefix) && !c.Environment() {
+		v.add(KeyClusterMode, c.ClusterMode, "cannot be used by stack %q: a stack named %s* is a pull request's environment, whose state pull requests may read and write; "+
+			"name this stack otherwise, or make it an environment (clusterMode existing with platformStack)", c.Stack, envname.PullRequestPrefix)
+	}
 }
 
 type validator struct{ problems []Problem }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outside-in/outside-in/guardrails"
+	"github.com/outside-in/outside-in/internal/envname"
 	"github.com/outside-in/outside-in/internal/iamsim"
 )
 
@@ -234,4 +235,60 @@ func TestIAMEvaluatorK3sKeyPolicy(t *testing.T) {
 	rows = append(rows, direct)
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].who < rows[j].who })
 	judge(t, ev, rows)
+}
+
+// TestIAMEvaluatorDriftReadsThePublishedDocument: the drift check (the read-only role, main
+// only) refreshes the platform's published parameter, which reads its value: it is allowed the
+// parameter and its key through Parameter Store. ReadOnlyAccess, its managed policy, grants no
+// kms:Decrypt, so without the inline grant the daily check would fail.
+func TestIAMEvaluatorDriftReadsThePublishedDocument(t *testing.T) {
+	ev := evaluator(t)
+	p := plansForIAM(t)
+	role := roleByResource(t, p.platform, "github-ci-readonly")
+	const envParam = "/outside-in-platform/environments"
+	row := p.decryptRow(t, p.platform, role, "the published data's key, via SSM", envParam, true)
+	row.unseen = role.managed
+	judge(t, ev, []iamRow{
+		{who: role.resource, what: "the platform's published data", allow: true, req: p.request(role, "ssm:GetParameter", p.parameter(envParam), nil), unseen: role.managed},
+		row,
+	})
+}
+
+// TestStateKeyMatcherAgreesWithTheIAMEvaluator: the project's own reading of the pr-* state
+// keys (envname.KeyMatches, which the reaper's scopes and the tests rest on) answers as IAM does
+// for the environments role's state policy, key by key, for keys of its own, of other stacks,
+// and look-alikes.
+func TestStateKeyMatcherAgreesWithTheIAMEvaluator(t *testing.T) {
+	ev := evaluator(t)
+	p := plansForIAM(t)
+	role := roleByResource(t, p.platform, "github-ci-environments")
+	keys := []string{
+		".pulumi/stacks/outside-in/pr-17.json", ".pulumi/stacks/outside-in/pr-17.json.bak", ".pulumi/stacks/outside-in/pr-17.json.gz",
+		".pulumi/history/outside-in/pr-17/pr-17-1.history.json", ".pulumi/backups/outside-in/pr-17/pr-17.1.json",
+		".pulumi/locks/organization/outside-in/pr-17/a.json",
+		".pulumi/stacks/outside-in/platform.json", ".pulumi/stacks/outside-in/prod-pr-1.json", ".pulumi/stacks/outside-in/prx.json",
+		".pulumi/stacks/other-project/pr-17.json", ".pulumi/stacks/outside-in/sub/pr-17.json", ".pulumi/history/outside-in/platform/pr-1.json",
+		".pulumi/locks/organization/outside-in/platform/pr-1.json", "pr-17.json", ".pulumi/meta.yaml",
+	}
+	var patterns []string
+	for _, k := range envname.StateKeys("outside-in", envname.PullRequestPrefix) {
+		patterns = append(patterns, p.object(k))
+	}
+	var reqs []iamsim.Request
+	for _, k := range keys {
+		reqs = append(reqs, p.request(role, "s3:PutObject", p.object(k), nil))
+	}
+	out, err := ev.Run(context.Background(), nil, reqs)
+	require.NoError(t, err)
+	agreed := 0
+	for i, d := range out.Decisions {
+		got, _ := verdict(d)
+		ours := envname.KeyMatches(patterns, p.object(keys[i]))
+		assert.Equal(t, ours, got == "allowed", "%s: the project's matcher says %v, IAM %s", keys[i], ours, got)
+		if ours == (got == "allowed") {
+			agreed++
+		}
+		t.Logf("%-62s ours=%-5v IAM=%s", keys[i], ours, got)
+	}
+	assert.Equal(t, len(keys), agreed)
 }

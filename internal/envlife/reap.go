@@ -57,7 +57,7 @@ func (m *Manager) Down(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	summaries, err := ws.ListStacks(ctx)
+	summaries, err := m.stackNames(ctx, ws)
 	if err != nil {
 		return fmt.Errorf("env down %s: listing stacks: %w", name, err)
 	}
@@ -90,7 +90,7 @@ func (m *Manager) destroyAndRemove(ctx context.Context, ws auto.Workspace, name 
 		if v, err := ws.GetConfig(ctx, name, KeyPlatformStack); err == nil && v.Value != "" {
 			platform = v.Value
 		}
-		cluster, err := m.clusterOf(ctx, platform)
+		cluster, err := m.clusterOf(ctx, ws, platform)
 		if err != nil {
 			return err
 		}
@@ -203,7 +203,7 @@ func (m *Manager) Reap(ctx context.Context, opts ReapOptions) (Report, error) {
 	if err != nil {
 		return report, err
 	}
-	summaries, err := ws.ListStacks(ctx)
+	summaries, err := m.stackNames(ctx, ws)
 	if err != nil {
 		return report, fmt.Errorf("env reap: listing stacks: %w", err)
 	}
@@ -253,7 +253,7 @@ func (m *Manager) take(ctx context.Context, ws auto.Workspace, v Verdict, opts R
 	if err != nil {
 		return err
 	}
-	cluster, err := m.clusterOf(ctx, opts.Platform)
+	cluster, err := m.clusterOf(ctx, ws, opts.Platform)
 	if err != nil {
 		return err
 	}

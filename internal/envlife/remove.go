@@ -38,17 +38,27 @@ type platformCluster struct {
 	gone string
 }
 
-// clusterOf reads the platform's published document (never its state): a platform that has
-// published nothing (destroyed, or never a platform), whose document holds no environments
-// kubeconfig, or whose API endpoint no longer resolves has no cluster left. Anything else (a
-// refused read, a timeout) is not proof that it is gone.
-func (m *Manager) clusterOf(ctx context.Context, platform string) (platformCluster, error) {
+// clusterOf reads the platform's published document (never its state). A platform that has
+// published nothing and whose stack is no longer in the backend (destroyed; the two together,
+// so that a read in the wrong region is not taken for a platform gone), whose document holds
+// no environments kubeconfig, or whose API endpoint no longer resolves has no cluster left.
+// Anything else (a refused read, a timeout) is not proof that it is gone.
+func (m *Manager) clusterOf(ctx context.Context, ws auto.Workspace, platform string) (platformCluster, error) {
 	if platform == "" {
 		return platformCluster{}, errors.New("the environment names no platform stack")
 	}
 	doc, err := m.Published(ctx, platform)
 	if errors.Is(err, published.ErrNotPublished) {
-		return platformCluster{gone: "its platform " + platform + " publishes nothing for environments: " + err.Error()}, nil
+		names, listErr := m.stackNames(ctx, ws)
+		if listErr != nil {
+			return platformCluster{}, fmt.Errorf("%w, and listing the stacks to see whether it still exists failed: %w", err, listErr)
+		}
+		for _, s := range names {
+			if stackLeaf(s.Name) == stackLeaf(platform) {
+				return platformCluster{}, fmt.Errorf("%w, yet its stack %s is still in the backend: is AWS_REGION the platform's region?", err, platform)
+			}
+		}
+		return platformCluster{gone: "its platform " + platform + " is no longer in the backend and publishes nothing for environments"}, nil
 	}
 	if err != nil {
 		return platformCluster{}, err
