@@ -71,6 +71,9 @@ type listener struct {
 	port         int32
 	protocol     string
 	certificates []string
+	// instancePort is the node port a classic ELB's listener sends to (an ELBv2 listener's
+	// target groups hold theirs).
+	instancePort int32
 }
 
 // tls is whether the listener ends TLS, and so holds certificates.

@@ -7,6 +7,8 @@
 //  3. load-balancer: active, internet-facing, in the public subnets, its security group admits
 //     the listener ports from the allowed CIDRs;
 //  4. targets: the health of every target, AWS's reason codes turned into what to look at;
+//     the node security group admits the load balancer on every node port and the
+//     health-check port;
 //  5. controller: the nodes holding a ready endpoint of the controller's entry Service are
 //     exactly the healthy targets (externalTrafficPolicy Local, healthCheckNodePort);
 //  6. ingress: the host's Ingress is claimed by the controller and admitted, its Service has
@@ -125,6 +127,11 @@ type walk struct {
 	kubeErr error
 	ctrl    *controllerState
 	ctrlErr error
+
+	// The node security group's verdict, read once for every host.
+	nodeSGRead     bool
+	nodeSGEvidence []string
+	nodeSGBroken   *Hop
 }
 
 // host walks one host's path, in the order a request travels.
@@ -134,7 +141,7 @@ func (w *walk) host(ctx context.Context, h host) HostReport {
 		w.dnsHop(ctx, h),
 		w.tlsHop(ctx, h),
 		w.loadBalancerHop(ctx),
-		w.targetsHop(),
+		w.targetsHop(ctx),
 		w.controllerHop(ctx),
 		w.ingressHop(ctx, h),
 		w.httpHop(ctx, h),

@@ -183,6 +183,10 @@ func TestDevStackServesAndEachFaultIsNamedAtItsHop(t *testing.T) {
 			require.True(t, again.Serves, "the repaired stack does not serve:\n%s", text(t, again))
 		})
 	}
+	// Faults whose symptom points away from their cause (causes_test.go).
+	t.Run("node security group rule dropped", func(t *testing.T) { nodeSecurityGroupRuleDropped(t, w) })
+	t.Run("certificate not ISSUED or past its NotAfter", func(t *testing.T) { certificateStatuses(t, w) })
+	t.Run("Deployment scaled to 0", func(t *testing.T) { deploymentScaledToZero(t, w) })
 }
 
 // TestCheckRefusesOutputsWithoutURLs: outputs without urls are refused with a message, not a panic.

@@ -23,7 +23,7 @@ func (c *awsClients) describeClassic(ctx context.Context, d elbtypes.LoadBalance
 		if ld.Listener == nil {
 			continue
 		}
-		l := listener{port: ld.Listener.LoadBalancerPort, protocol: aws.ToString(ld.Listener.Protocol)}
+		l := listener{port: ld.Listener.LoadBalancerPort, protocol: aws.ToString(ld.Listener.Protocol), instancePort: aws.ToInt32(ld.Listener.InstancePort)}
 		if cert := aws.ToString(ld.Listener.SSLCertificateId); cert != "" {
 			l.certificates = []string{cert}
 		}

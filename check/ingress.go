@@ -72,14 +72,21 @@ func (w *walk) ingressHop(ctx context.Context, h host) Hop {
 		return kubeFailure(HopIngress, err)
 	}
 	ev = append(ev, fmt.Sprintf("Service %s/%s: %d of %d endpoints ready", ns, svc.Name, readyEndpoints, total))
+	dep, err := w.kube.deploymentFor(ctx, svc)
+	if err != nil {
+		return kubeFailure(HopIngress, err)
+	}
+	// A Deployment scaled to 0 is "available" (none of its 0 pods is missing) and leaves the
+	// Service without endpoints: the cause is the replica count, not a probe.
+	if dep != nil && replicas(dep) == 0 {
+		return failed(HopIngress, append(ev, fmt.Sprintf("Deployment %s/%s: scaled to 0 replicas", ns, dep.Name)),
+			"the Deployment is scaled to 0 replicas: no pod runs, the Service has no endpoint, and the controller answers 503",
+			fmt.Sprintf("run `pulumi up --refresh` (`env up` for an environment), which restores the app's replicas as the stack declares them; by hand: `kubectl -n %s scale deploy %s --replicas=<n>`", ns, dep.Name))
+	}
 	if readyEndpoints == 0 {
 		return failed(HopIngress, ev,
 			"the Service has zero ready endpoints: its pods are not ready (the readiness probe on the health path fails) or its selector matches no pod; the controller answers 503",
 			fmt.Sprintf("`kubectl -n %s get pods -l %s` and `kubectl -n %s describe pods` (probe failures, image pulls)", ns, labels.Set(svc.Spec.Selector), ns))
-	}
-	dep, err := w.kube.deploymentFor(ctx, svc)
-	if err != nil {
-		return kubeFailure(HopIngress, err)
 	}
 	if dep == nil {
 		return failed(HopIngress, append(ev, fmt.Sprintf("no Deployment in %s has pods the Service selects (%s)", ns, labels.Set(svc.Spec.Selector))),
@@ -189,7 +196,11 @@ func replicas(d *appsv1.Deployment) int32 {
 	return *d.Spec.Replicas
 }
 
+// available is the Deployment's Available condition, for one that runs a pod at all.
 func available(d *appsv1.Deployment) bool {
+	if replicas(d) == 0 {
+		return false
+	}
 	for _, c := range d.Status.Conditions {
 		if c.Type == appsv1.DeploymentAvailable {
 			return c.Status == corev1.ConditionTrue

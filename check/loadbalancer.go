@@ -90,11 +90,13 @@ func kindName(kind string) string {
 	return "classic ELB"
 }
 
-// rule is one inbound permission: a port range (or all traffic) from a CIDR.
+// rule is one inbound permission: a port range (or all traffic) from a CIDR, or from the
+// members of another security group.
 type rule struct {
 	all      bool
 	from, to int32
-	cidr     netip.Prefix
+	cidr     netip.Prefix // invalid for a rule naming a group
+	group    string       // the source group's id, "" for a rule naming a CIDR
 }
 
 func (c *awsClients) ingressRules(ctx context.Context, groups []string) ([]rule, error) {
@@ -114,6 +116,11 @@ func (c *awsClients) ingressRules(ctx context.Context, groups []string) ([]rule,
 					r.cidr = pfx
 					rules = append(rules, r)
 				}
+			}
+			for _, pair := range p.UserIdGroupPairs {
+				g := r
+				g.cidr, g.group = netip.Prefix{}, aws.ToString(pair.GroupId)
+				rules = append(rules, g)
 			}
 		}
 	}
@@ -140,7 +147,7 @@ func admits(rules []rule, port int32, cidr string) bool {
 		return false
 	}
 	for _, r := range rules {
-		if r.port(port) && r.cidr.Addr().Is4() == want.Addr().Is4() && r.cidr.Bits() <= want.Bits() && r.cidr.Contains(want.Addr()) {
+		if r.port(port) && r.cidr.IsValid() && r.cidr.Addr().Is4() == want.Addr().Is4() && r.cidr.Bits() <= want.Bits() && r.cidr.Contains(want.Addr()) {
 			return true
 		}
 	}
@@ -150,7 +157,7 @@ func admits(rules []rule, port int32, cidr string) bool {
 func admittedFrom(rules []rule, port int32) []string {
 	var out []string
 	for _, r := range rules {
-		if r.port(port) && !slices.Contains(out, r.cidr.String()) {
+		if r.port(port) && r.cidr.IsValid() && !slices.Contains(out, r.cidr.String()) {
 			out = append(out, r.cidr.String())
 		}
 	}

@@ -28,6 +28,9 @@ const (
 	// Outputs read when a stack exports them; without them the check derives what it can.
 	outRegion       = "region"
 	outAllowedCidrs = "allowedCidrs"
+	// outNodeSecurityGroupID is the nodes' security group, which must admit the load balancer
+	// on the node ports and the health-check port.
+	outNodeSecurityGroupID = "nodeSecurityGroupId"
 )
 
 // Defaults of a stack that does not export them: the controller the program installs.
@@ -48,6 +51,7 @@ type target struct {
 	nameServers     []string
 	publicSubnets   []string
 	allowedCidrs    []string // nil: not exported
+	nodeSecurityGrp string   // "": not exported
 	region          string
 	kubeconfig      string
 	namespace       string // "" looks in every namespace
@@ -120,6 +124,7 @@ func common(out map[string]any) (target, error) {
 		zoneID:          str(out, outZoneID),
 		nameServers:     strs(out, outNameServers),
 		publicSubnets:   strs(out, outPublicSubnetIDs),
+		nodeSecurityGrp: str(out, outNodeSecurityGroupID),
 		region:          str(out, outRegion),
 		ingressClass:    str(out, outIngressClass),
 		controllerNS:    str(out, outControllerNamespace),

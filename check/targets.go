@@ -1,14 +1,18 @@
 package check
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // targetsHop reads the health of every target of every target group (a classic ELB's
-// instances): each group needs at least one healthy target. Which targets should be healthy is
-// the controller hop's question.
-func (w *walk) targetsHop() Hop {
+// instances): each group needs at least one healthy target. Then the node security group: it
+// must admit the load balancer on every node port it sends to and on the health-check port, or
+// requests (or health checks) time out however healthy the nodes are. Which targets should be
+// healthy is the controller hop's question.
+func (w *walk) targetsHop(ctx context.Context) Hop {
 	if w.awsErr != nil {
 		return awsFailure(HopTargets, w.awsErr)
 	}
@@ -20,6 +24,7 @@ func (w *walk) targetsHop() Hop {
 			"the listeners forward to nothing", "run `pulumi up --refresh`: the stack declares a target group per node port")
 	}
 	var ev []string
+	var broken *Hop
 	for _, g := range w.lb.groups {
 		if g.describeError != nil {
 			return awsFailure(HopTargets, g.describeError)
@@ -37,16 +42,41 @@ func (w *walk) targetsHop() Hop {
 		for _, t := range g.targets {
 			ev = append(ev, "  "+t.String())
 		}
-		if len(g.targets) == 0 {
-			return failed(HopTargets, ev, "no target is registered: the nodes' autoscaling group is not attached to the target group, or has no instance",
+		switch {
+		case broken != nil:
+		case len(g.targets) == 0:
+			h := failed(HopTargets, nil, "no target is registered: the nodes' autoscaling group is not attached to the target group, or has no instance",
 				"run `pulumi up --refresh` (it attaches the node group's autoscaling group); `aws autoscaling describe-auto-scaling-groups` shows its instances")
-		}
-		if healthy == 0 {
+			broken = &h
+		case healthy == 0:
 			r := explain(sick[0])
-			return failed(HopTargets, ev, "every target is unhealthy: "+r.cause, r.fix)
+			h := failed(HopTargets, nil, "every target is unhealthy: "+r.cause, r.fix)
+			broken = &h
 		}
 	}
+	// The node security group first: a missing rule is the cause of unhealthy targets (health
+	// checks time out), and of a path that fails with healthy ones (traffic times out).
+	nodeEv, sgBroken := w.nodeSecurityGroupOnce(ctx)
+	if sgBroken != nil {
+		h := *sgBroken
+		h.Evidence = append(slices.Clone(ev), h.Evidence...)
+		return h
+	}
+	ev = append(ev, nodeEv...)
+	if broken != nil {
+		broken.Evidence = ev
+		return *broken
+	}
 	return ok(HopTargets, ev...)
+}
+
+// nodeSecurityGroupOnce reads the node security group once per check.
+func (w *walk) nodeSecurityGroupOnce(ctx context.Context) ([]string, *Hop) {
+	if !w.nodeSGRead {
+		w.nodeSGEvidence, w.nodeSGBroken = w.nodeSecurityGroup(ctx, HopTargets)
+		w.nodeSGRead = true
+	}
+	return w.nodeSGEvidence, w.nodeSGBroken
 }
 
 func (t targetHealth) String() string {

@@ -132,13 +132,14 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 
 	ctx.Export("urls", urls(cfg, hostInputs))
 	// What check compares the deployed path with: the load balancer, the region to read, the
-	// clients it must admit, its subnets. A platform publishes those an environment's check
-	// needs too (published.Keys).
+	// clients it must admit, its subnets, the nodes' group that must admit the load balancer.
+	// A platform publishes those an environment's check needs too (published.Keys).
 	shared := pulumi.Map{
 		"loadBalancerDnsName": edge.LoadBalancerDNSName,
 		"region":              pulumi.String(facts.Region),
 		"allowedCidrs":        pulumi.ToStringArray(cfg.AllowedCidrs),
 		"publicSubnetIds":     vpc.PublicSubnetIDs,
+		"nodeSecurityGroupId": k8s.NodeSecurityGroupID,
 	}
 	ctx.Export("vpcId", vpc.VpcID)
 	ctx.Export("privateSubnetIds", vpc.PrivateSubnetIDs)
