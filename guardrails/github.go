@@ -209,7 +209,7 @@ func CheckReadPolicy(partition, region, account, zoneID string) iampolicy.Docume
 			"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners",
 			"elasticloadbalancing:DescribeListenerCertificates", "elasticloadbalancing:DescribeTargetGroups",
 			"elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeInstanceHealth",
-			"ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
+			"ec2:DescribeSecurityGroups", "ec2:DescribeInstances", "ec2:DescribeSubnets",
 		}, Resource: []string{"*"}},
 		iampolicy.Statement{Sid: "ReadTheZone", Effect: "Allow", Action: []string{"route53:GetHostedZone", "route53:ListResourceRecordSets"},
 			Resource: []string{fmt.Sprintf("arn:%s:route53:::hostedzone/%s", partition, zoneID)}},

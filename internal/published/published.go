@@ -22,13 +22,13 @@ import (
 
 // Keys are the platform outputs the document carries: what an environment's program needs
 // (its domain, the controller it routes through, the environments kubeconfig) and what `check`
-// needs to walk an environment's path from the outside (the load balancer, zone, region, the
-// clients it must admit, and the nodes' security group that must admit the load balancer). The
-// platform's admin kubeconfig is not among them, nor what only the platform's own check
-// compares (its subnets).
+// needs to walk an environment's path from the outside (the load balancer, zone, region and the
+// clients it must admit). The platform's admin kubeconfig is not among them, nor what only the
+// platform's own check compares (its subnets, its nodes' security group): ids a preview cannot
+// know would leave the whole document unknown until the resources exist.
 var Keys = []string{
 	"envDomain", "environmentKubeconfig", "ingressClass", "controllerNamespace", "controllerPodLabels",
-	"loadBalancerDnsName", "zoneId", "nameServers", "region", "allowedCidrs", "nodeSecurityGroupId",
+	"loadBalancerDnsName", "zoneId", "nameServers", "region", "allowedCidrs",
 }
 
 // ErrNotPublished is a platform that has published nothing: gone, or never a platform.
