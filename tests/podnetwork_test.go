@@ -29,18 +29,19 @@ import (
 // stops. A pod whose container runs no httpd config (the controller's stand-in) gets no server.
 //
 // The pod addresses themselves are not local (the API server refuses loopback endpoints), so
-// the network is a forward proxy: an ingress controller given its URL as HTTP_PROXY sends each
-// request for http://<pod address>:<port>/ to it, and it carries the request to the loopback
-// image, or answers 502 when nothing listens there — what a controller answers when the pod it
-// picked is gone.
+// the network is a SOCKS5 proxy: an ingress controller given its URL as HTTP_PROXY opens each
+// connection to <pod address>:<port> through it, and it tunnels the connection to the loopback
+// image, or refuses it when nothing listens there, as a gone pod's address does (the controller
+// then answers 502). It carries bytes only: what the controller sends is what the pod gets. (An
+// HTTP proxy would not do: Go writes the Host header, not the pod's address, into a proxied
+// request line.)
 type podNetwork struct {
-	URL    string // the proxy, for HTTP_PROXY
+	URL    string // the proxy (socks5://), for HTTP_PROXY
 	client kubernetes.Interface
 
 	mu      sync.Mutex
 	servers map[string]*podServer // by pod UID
 	errs    []string              // what went wrong off the test's goroutine, reported at the end
-	forward *http.Transport
 }
 
 type podServer struct {
@@ -54,13 +55,11 @@ type podServer struct {
 // the test fails if a pod's server could not start.
 func startPodNetwork(t *testing.T, cp *kubeapi.ControlPlane) *podNetwork {
 	t.Helper()
-	n := &podNetwork{client: cp.Clientset(), servers: map[string]*podServer{},
-		forward: &http.Transport{DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext}}
+	n := &podNetwork{client: cp.Clientset(), servers: map[string]*podServer{}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	n.URL = "http://" + l.Addr().String()
-	proxy := &http.Server{Handler: http.HandlerFunc(n.carry), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = proxy.Serve(l) }()
+	n.URL = "socks5://" + l.Addr().String()
+	go n.serveSOCKS(l)
 
 	factory := informers.NewSharedInformerFactory(n.client, 0)
 	pods := factory.Core().V1().Pods().Informer()
@@ -83,7 +82,7 @@ func startPodNetwork(t *testing.T, cp *kubeapi.ControlPlane) *podNetwork {
 	t.Cleanup(func() {
 		close(stop)
 		factory.Shutdown()
-		_ = proxy.Close()
+		_ = l.Close()
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		for _, s := range n.servers {
@@ -96,30 +95,64 @@ func startPodNetwork(t *testing.T, cp *kubeapi.ControlPlane) *podNetwork {
 	return n
 }
 
-// carry forwards a proxied request to the loopback image of the pod address it is for.
-func (n *podNetwork) carry(w http.ResponseWriter, r *http.Request) {
-	host, port, err := net.SplitHostPort(r.URL.Host)
-	addr, perr := netip.ParseAddr(host)
+// serveSOCKS carries the connections made through the network: SOCKS5 without
+// authentication (RFC 1928), CONNECT to an IPv4 pod address only, tunnelled to the address's
+// loopback image; a connection nothing accepts is refused, as a gone pod's would be.
+func (n *podNetwork) serveSOCKS(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go n.tunnel(c)
+	}
+}
+
+func (n *podNetwork) tunnel(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 262)
+	// Greeting: version 5, the methods offered; "no authentication" chosen.
+	if _, err := io.ReadFull(c, buf[:2]); err != nil || buf[0] != 5 {
+		return
+	}
+	if _, err := io.ReadFull(c, buf[:buf[1]]); err != nil {
+		return
+	}
+	if _, err := c.Write([]byte{5, 0}); err != nil {
+		return
+	}
+	// Request: version, CONNECT, reserved, IPv4 address, port.
+	reply := func(code byte) { _, _ = c.Write([]byte{5, code, 0, 1, 0, 0, 0, 0, 0, 0}) }
+	if _, err := io.ReadFull(c, buf[:4]); err != nil {
+		return
+	}
+	if buf[1] != 1 || buf[3] != 1 {
+		reply(8) // address type not supported: pods have IPv4 addresses here
+		return
+	}
+	if _, err := io.ReadFull(c, buf[:6]); err != nil {
+		return
+	}
+	addr := netip.AddrFrom4([4]byte(buf[:4]))
+	port := int(buf[4])<<8 | int(buf[5])
 	lo, ok := kubeapi.PodAddressOnLoopback(addr)
-	if err != nil || perr != nil || !ok {
-		http.Error(w, fmt.Sprintf("pod network: %q is no pod address", r.URL.Host), http.StatusBadGateway)
+	if !ok {
+		reply(4) // host unreachable
 		return
 	}
-	out := r.Clone(r.Context())
-	out.RequestURI = ""
-	out.URL.Host = net.JoinHostPort(lo.String(), port)
-	out.Header.Del("Proxy-Connection")
-	resp, err := n.forward.RoundTrip(out)
+	pod, err := net.DialTimeout("tcp", net.JoinHostPort(lo.String(), fmt.Sprint(port)), 2*time.Second)
 	if err != nil {
-		http.Error(w, fmt.Sprintf("pod network: nothing answers at %s: %v", r.URL.Host, err), http.StatusBadGateway)
+		reply(5) // connection refused
 		return
 	}
-	defer resp.Body.Close()
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
+	defer pod.Close()
+	reply(0)
+	_ = c.SetDeadline(time.Time{})
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(pod, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, pod); done <- struct{}{} }()
+	<-done
 }
 
 // seen starts the pod's server once it has an address, and stops it once it is going.
