@@ -135,7 +135,7 @@ func runStack(t *testing.T, cp *kubeapi.ControlPlane, network *podNetwork, s pla
 	tr, entry := stackTraefik(t, cp, network, res, s, namespaces, shortName(s.Name))
 	if len(routes) > 0 {
 		require.NotNil(t, tr, "a stack with hosts has a controller, its own or its platform's")
-		assertServed(t, tr, entry, routes, "unknown."+prefix+"example.invalid")
+		assertServed(t, s.Name, tr, entry, routes, "unknown."+prefix+"example.invalid")
 	}
 	// A change of the httpd config rolls the pods.
 	for _, d := range deployments {
@@ -162,7 +162,7 @@ func runStack(t *testing.T, cp *kubeapi.ControlPlane, network *podNetwork, s pla
 		// The evicted pods serve through their preStop pause; requests go on until it is over,
 		// so that one sent after Traefik should have let go of them is among them.
 		time.Sleep(time.Until(began.Add(time.Duration(ingress.PreStopSeconds)*time.Second + time.Second)))
-		sent, failed := probe.finish(t, entry, "the drain of "+drained)
+		sent, failed := probe.finish(t, s.Name, entry, "the drain of "+drained)
 		t.Logf("drain of %s: %d requests through Traefik, one every 100 ms over %d hosts, %d failed", drained, sent, len(routes), failed)
 		assert.Zero(t, failed, "requests failed while %s was drained", drained)
 	}

@@ -160,7 +160,7 @@ func (tr *traefik) send(entry, host, path, wantApp string) answer {
 // and a host no app has answers 404. Traefik routes a host moments after the pods are Ready
 // (it reads the endpoints, then applies its configuration); a host is retried until then, and
 // the retries are counted in the log.
-func assertServed(t *testing.T, tr *traefik, entry string, routes []route, unknown string) {
+func assertServed(t *testing.T, stack string, tr *traefik, entry string, routes []route, unknown string) {
 	t.Helper()
 	for _, r := range routes {
 		for _, p := range dedupe("/", r.healthPath) {
@@ -171,14 +171,14 @@ func assertServed(t *testing.T, tr *traefik, entry string, routes []route, unkno
 				last = tr.send(entry, r.host, p, r.app)
 				return last.ok()
 			}, 30*time.Second, 100*time.Millisecond, "%s: %s", entry, last)
-			t.Logf("request %s: %s%s", entry, last, retried(tries))
+			t.Logf("request %s %s: %s%s", stack, entry, last, retried(tries))
 			if !ok {
 				t.Errorf("%s%s never answered with app %s's page: %s\n%s", r.host, p, r.app, last.body, traefikLogTail(tr))
 			}
 		}
 	}
 	a := tr.send(entry, unknown, "/", "")
-	t.Logf("request %s: %s", entry, a)
+	t.Logf("request %s %s: %s", stack, entry, a)
 	assert.True(t, a.ok(), "a host no app serves gets 404: %s", a)
 }
 
@@ -228,7 +228,7 @@ func startProber(tr *traefik, entry string, routes []route) *prober {
 
 // finish stops the prober and logs every request it sent; it returns how many there were and
 // how many failed.
-func (p *prober) finish(t *testing.T, entry, during string) (sent, failed int) {
+func (p *prober) finish(t *testing.T, stack, entry, during string) (sent, failed int) {
 	t.Helper()
 	close(p.stop)
 	p.done.Wait()
@@ -239,7 +239,7 @@ func (p *prober) finish(t *testing.T, entry, during string) (sent, failed int) {
 			failed++
 			mark = " FAILED"
 		}
-		t.Logf("request %s during %s at +%s: %s%s", entry, during, a.at.Sub(begin).Round(time.Millisecond), a, mark)
+		t.Logf("request %s %s during %s at +%s: %s%s", stack, entry, during, a.at.Sub(begin).Round(time.Millisecond), a, mark)
 	}
 	return len(p.answers), failed
 }
