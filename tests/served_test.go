@@ -1,10 +1,12 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	appspkg "github.com/outside-in/outside-in/apps"
 	"github.com/outside-in/outside-in/offline/kubeapi"
@@ -250,4 +254,56 @@ func traefikLogTail(tr *traefik) string {
 		return err.Error()
 	}
 	return "traefik log:\n" + tail(string(data), 20)
+}
+
+// waitCaughtUp waits until Traefik sends to exactly the ready endpoints of the namespaces'
+// Services. KWOK hands a deleted pod's address to the next pod on its node at once, where a
+// real node keeps it until the pod's containers have stopped (after the preStop pause), by
+// when every controller has let go of it; so right after a rollout, an address Traefik still
+// has for one app may already be another app's new pod. The drain's requests start once
+// Traefik has caught up, so that they judge the drain, not that shortcut of KWOK's.
+func waitCaughtUp(t *testing.T, tr *traefik, c kubernetes.Interface, namespaces []string) {
+	t.Helper()
+	var want, got []string
+	caughtUp := func() bool {
+		want, got = nil, nil
+		for _, n := range namespaces {
+			eps, err := c.DiscoveryV1().EndpointSlices(n).List(t.Context(), metav1.ListOptions{})
+			if err != nil {
+				return false
+			}
+			for _, s := range eps.Items {
+				for _, e := range s.Endpoints {
+					for _, p := range s.Ports {
+						if p.Port != nil && (e.Conditions.Ready == nil || *e.Conditions.Ready) {
+							want = append(want, fmt.Sprintf("http://%s:%d", e.Addresses[0], *p.Port))
+						}
+					}
+				}
+			}
+		}
+		resp, err := http.Get(tr.api + "/api/http/services")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var services []struct {
+			Provider     string
+			LoadBalancer struct{ Servers []struct{ URL string } }
+		}
+		if json.NewDecoder(resp.Body).Decode(&services) != nil {
+			return false
+		}
+		for _, s := range services {
+			for _, srv := range s.LoadBalancer.Servers {
+				if s.Provider == "kubernetes" {
+					got = append(got, srv.URL)
+				}
+			}
+		}
+		sort.Strings(want)
+		sort.Strings(got)
+		return len(want) > 0 && slices.Equal(want, got)
+	}
+	require.Eventually(t, caughtUp, 30*time.Second, 100*time.Millisecond, "Traefik sends to %v, the endpoints are %v", got, want)
 }
