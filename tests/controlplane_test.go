@@ -151,7 +151,7 @@ func runStack(t *testing.T, cp *kubeapi.ControlPlane, network *podNetwork, s pla
 	drained := busiestNode(t, admin, namespaces)
 	var probe *prober
 	if len(routes) > 0 {
-		waitCaughtUp(t, tr, admin, namespaces)
+		waitCaughtUp(t, tr, admin, namespaces, routes)
 		probe = startProber(tr, entry, routes)
 	}
 	began := time.Now()

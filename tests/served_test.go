@@ -256,14 +256,17 @@ func traefikLogTail(tr *traefik) string {
 	return "traefik log:\n" + tail(string(data), 20)
 }
 
-// waitCaughtUp waits until Traefik sends to exactly the ready endpoints of the namespaces'
-// Services. KWOK hands a deleted pod's address to the next pod on its node at once, where a
+// waitCaughtUp waits until Traefik sends to exactly the ready endpoints of the routes' Services. KWOK hands a deleted pod's address to the next pod on its node at once, where a
 // real node keeps it until the pod's containers have stopped (after the preStop pause), by
 // when every controller has let go of it; so right after a rollout, an address Traefik still
 // has for one app may already be another app's new pod. The drain's requests start once
 // Traefik has caught up, so that they judge the drain, not that shortcut of KWOK's.
-func waitCaughtUp(t *testing.T, tr *traefik, c kubernetes.Interface, namespaces []string) {
+func waitCaughtUp(t *testing.T, tr *traefik, c kubernetes.Interface, namespaces []string, routes []route) {
 	t.Helper()
+	routed := map[string]bool{}
+	for _, r := range routes {
+		routed[r.app] = true
+	}
 	var want, got []string
 	caughtUp := func() bool {
 		want, got = nil, nil
@@ -273,6 +276,9 @@ func waitCaughtUp(t *testing.T, tr *traefik, c kubernetes.Interface, namespaces 
 				return false
 			}
 			for _, s := range eps.Items {
+				if !routed[s.Labels["kubernetes.io/service-name"]] {
+					continue
+				}
 				for _, e := range s.Endpoints {
 					for _, p := range s.Ports {
 						if p.Port != nil && (e.Conditions.Ready == nil || *e.Conditions.Ready) {
@@ -305,5 +311,7 @@ func waitCaughtUp(t *testing.T, tr *traefik, c kubernetes.Interface, namespaces 
 		sort.Strings(got)
 		return len(want) > 0 && slices.Equal(want, got)
 	}
-	require.Eventually(t, caughtUp, 30*time.Second, 100*time.Millisecond, "Traefik sends to %v, the endpoints are %v", got, want)
+	if !assert.Eventually(t, caughtUp, 30*time.Second, 100*time.Millisecond, "Traefik catches up with the endpoints") {
+		t.Fatalf("Traefik sends to %v, the endpoints are %v", got, want)
+	}
 }
