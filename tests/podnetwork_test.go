@@ -223,10 +223,10 @@ func (n *podNetwork) going(p *corev1.Pod) {
 	s.stopping = true
 	time.AfterFunc(preStopPause(p), func() {
 		n.mu.Lock()
-		defer n.mu.Unlock()
 		if n.servers[string(p.UID)] == s {
 			delete(n.servers, string(p.UID))
 		}
+		n.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = s.srv.Shutdown(ctx)
