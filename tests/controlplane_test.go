@@ -37,10 +37,14 @@ const settle = 45 * time.Second
 // replicas; a change of the httpd config (the pod template's config hash) rolls every app
 // under its rollout strategy; draining one node through the eviction API keeps every app
 // serving (its PodDisruptionBudget respected) and brings every app back to all its replicas on
-// the other nodes; deleting the namespaces leaves nothing behind.
+// the other nodes; deleting the namespaces leaves nothing behind. And requests go through the
+// real Traefik to the pods (served_test.go): once up, every host of the stack answers 200 with
+// its app's page, at / and at the app's health path, and an unknown host 404; while the node is
+// drained, a request every 100 ms, until the evicted pods' preStop pause is over, never fails.
 func TestStacksRunOnTheControlPlane(t *testing.T) {
 	t.Parallel()
 	cp := kubeapi.StartControlPlane(t)
+	network := startPodNetwork(t, cp)
 	// The platform's PriorityClasses first: an environment stack's pods name the environments'
 	// class, which its platform declares, and the API server refuses a pod whose class is
 	// missing.
@@ -50,7 +54,7 @@ func TestStacksRunOnTheControlPlane(t *testing.T) {
 	for i, s := range stacks {
 		t.Run(s.Name, func(t *testing.T) {
 			t.Parallel()
-			runStack(t, cp, s, i)
+			runStack(t, cp, network, s, i)
 		})
 	}
 }
@@ -83,7 +87,7 @@ func generatedStacks(t *testing.T) []plan.Stack {
 }
 
 // runStack runs one stack's objects; index tells the stacks apart on the shared control plane.
-func runStack(t *testing.T, cp *kubeapi.ControlPlane, s plan.Stack, index int) {
+func runStack(t *testing.T, cp *kubeapi.ControlPlane, network *podNetwork, s plan.Stack, index int) {
 	ctx := t.Context()
 	res := run(t, s)
 	var platform *plan.Stack
@@ -99,8 +103,10 @@ func runStack(t *testing.T, cp *kubeapi.ControlPlane, s plan.Stack, index int) {
 	var deployments []string // namespace/name
 	admin := cp.Clientset()
 	objs = append(objs, controllerStandIn(t, res)...)
+	var isolated []map[string]any
 	for _, o := range objs {
 		o = onItsNodes(t, isolate(t, o, prefix), s.Name)
+		isolated = append(isolated, o)
 		switch o["kind"] {
 		case "Namespace":
 			namespaces = append(namespaces, nameOf(o))
@@ -124,6 +130,13 @@ func runStack(t *testing.T, cp *kubeapi.ControlPlane, s plan.Stack, index int) {
 		waitRolledOut(t, admin, d, "first deploy")
 	}
 	quotaRefusesLoadBalancers(t, admin, namespaces)
+	// Requests through Traefik reach every app.
+	routes := servedRoutes(t, isolated)
+	tr, entry := stackTraefik(t, cp, network, res, s, namespaces, shortName(s.Name))
+	if len(routes) > 0 {
+		require.NotNil(t, tr, "a stack with hosts has a controller, its own or its platform's")
+		assertServed(t, s.Name, tr, entry, routes, "unknown."+prefix+"example.invalid")
+	}
 	// A change of the httpd config rolls the pods.
 	for _, d := range deployments {
 		namespace, name, _ := strings.Cut(d, "/")
@@ -136,9 +149,23 @@ func runStack(t *testing.T, cp *kubeapi.ControlPlane, s plan.Stack, index int) {
 	}
 	// Drain the node holding the most of the stack's pods, as kubectl drain does.
 	drained := busiestNode(t, admin, namespaces)
+	var probe *prober
+	if len(routes) > 0 {
+		waitCaughtUp(t, tr, admin, namespaces, routes)
+		probe = startProber(tr, entry, routes)
+	}
+	began := time.Now()
 	drain(t, admin, drained, namespaces)
 	for _, d := range deployments {
 		waitRolledOut(t, admin, d, "after draining "+drained)
+	}
+	if probe != nil {
+		// The evicted pods serve through their preStop pause; requests go on until it is over,
+		// so that one sent after Traefik should have let go of them is among them.
+		time.Sleep(time.Until(began.Add(time.Duration(ingress.PreStopSeconds)*time.Second + time.Second)))
+		sent, failed := probe.finish(t, s.Name, entry, "the drain of "+drained)
+		t.Logf("drain of %s: %d requests through Traefik, one every 100 ms over %d hosts, %d failed", drained, sent, len(routes), failed)
+		assert.Zero(t, failed, "requests failed while %s was drained", drained)
 	}
 	// Down: the namespaces go, and everything in them.
 	for _, n := range namespaces {

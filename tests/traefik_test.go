@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -31,8 +32,24 @@ import (
 // Ingresses with its kubernetesIngress provider and publishing their status, as the platform's
 // pods do.
 type traefik struct {
-	api string // base URL of its API (routers)
-	log string
+	api   string         // base URL of its API (routers)
+	ports map[string]int // loopback port of each entry point (web, websecure, traefik)
+	log   string
+}
+
+// traefikOptions place a Traefik on a control plane that other platforms share.
+type traefikOptions struct {
+	// name tells this controller's service account and ClusterRole from another's ("" is the
+	// platform's only controller).
+	name string
+	// namespace holds the service account (default: the controller's namespace).
+	namespace string
+	// namespaces limits the Ingresses it reads to a platform's own (default: all).
+	namespaces []string
+	// podNetwork is the URL of the pod network (tests/podnetwork_test.go) through which it
+	// reaches the endpoints it routes to; "": none, as on a control plane without pods that
+	// answer.
+	podNetwork string
 }
 
 // startTraefik runs Traefik with the flags the chart renders from the program's values
@@ -41,6 +58,11 @@ type traefik struct {
 // and its API on the traefik entry point so that the test can read the routers it built.
 // The service account has what the chart's ClusterRole gives the controller.
 func startTraefik(t *testing.T, cp *kubeapi.ControlPlane, values map[string]any) *traefik {
+	return startTraefikWith(t, cp, values, traefikOptions{})
+}
+
+// startTraefikWith is startTraefik with the options of a shared control plane.
+func startTraefikWith(t *testing.T, cp *kubeapi.ControlPlane, values map[string]any, o traefikOptions) *traefik {
 	t.Helper()
 	bin, err := filepath.Abs(filepath.Join(root, ".tools", "bin", "traefik"))
 	require.NoError(t, err)
@@ -50,10 +72,17 @@ func startTraefik(t *testing.T, cp *kubeapi.ControlPlane, values map[string]any)
 	ctx := t.Context()
 	admin := cp.Clientset()
 	ns := ingress.ControllerNamespace
+	if o.namespace != "" {
+		ns = o.namespace
+	}
+	role := "traefik-controller"
+	if o.name != "" {
+		role += "-" + o.name
+	}
 	_, err = admin.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "traefik"}}, create)
 	require.NoError(t, err)
 	_, err = admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "traefik-controller"},
+		ObjectMeta: metav1.ObjectMeta{Name: role},
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"services", "endpoints", "secrets", "nodes", "configmaps"}, Verbs: []string{"get", "list", "watch"}},
 			{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list", "watch"}},
@@ -63,8 +92,8 @@ func startTraefik(t *testing.T, cp *kubeapi.ControlPlane, values map[string]any)
 	}, create)
 	require.NoError(t, err)
 	_, err = admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "traefik-controller"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "traefik-controller"},
+		ObjectMeta: metav1.ObjectMeta{Name: role},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role},
 		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "traefik", Namespace: ns}},
 	}, create)
 	require.NoError(t, err)
@@ -72,7 +101,9 @@ func startTraefik(t *testing.T, cp *kubeapi.ControlPlane, values map[string]any)
 		ObjectMeta: metav1.ObjectMeta{Name: ingress.IngressClass},
 		Spec:       networkingv1.IngressClassSpec{Controller: "traefik.io/ingress-controller"},
 	}, create)
-	require.NoError(t, err)
+	if o.name == "" || !apierrors.IsAlreadyExists(err) { // the class is the cluster's, one for all platforms
+		require.NoError(t, err)
+	}
 	token, err := admin.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "traefik", &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](7200)},
 	}, create)
@@ -90,8 +121,18 @@ func startTraefik(t *testing.T, cp *kubeapi.ControlPlane, values map[string]any)
 		"--api.insecure=true", "--api.dashboard=false",
 		"--log.level=INFO",
 	)
-	logPath := runTraefik(t, bin, dir, args)
-	tr := &traefik{api: fmt.Sprintf("http://127.0.0.1:%d", ports["traefik"]), log: logPath}
+	if len(o.namespaces) > 0 {
+		args = append(args, "--providers.kubernetesingress.namespaces="+strings.Join(o.namespaces, ","))
+	}
+	var env []string
+	if o.podNetwork != "" {
+		// Traefik's backend transport takes its proxy from the environment (Go's
+		// ProxyFromEnvironment): every request to a pod address goes through the pod network.
+		// The API server, on loopback and over HTTPS, is never proxied.
+		env = []string{"HTTP_PROXY=" + o.podNetwork, "NO_PROXY=127.0.0.1,localhost"}
+	}
+	logPath := runTraefikWith(t, bin, dir, args, env)
+	tr := &traefik{api: fmt.Sprintf("http://127.0.0.1:%d", ports["traefik"]), ports: ports, log: logPath}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(tr.api + "/ping")
 		if err != nil {
@@ -192,10 +233,19 @@ func tail(s string, n int) string {
 // the process ends with the test, and a failed test shows the log's last lines.
 func runTraefik(t *testing.T, bin, dir string, args []string) string {
 	t.Helper()
+	return runTraefikWith(t, bin, dir, args, nil)
+}
+
+// runTraefikWith is runTraefik with variables added to the process's environment.
+func runTraefikWith(t *testing.T, bin, dir string, args, env []string) string {
+	t.Helper()
 	logPath := filepath.Join(dir, "traefik.log")
 	logFile, err := os.Create(logPath)
 	require.NoError(t, err)
 	cmd := exec.Command(bin, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {

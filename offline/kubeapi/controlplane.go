@@ -167,6 +167,9 @@ type Node struct {
 	// "20Gi"; storage defaults to 20Gi); Pods its pod capacity.
 	CPU, Memory, EphemeralStorage string
 	Pods                          int
+	// PodCIDR is where KWOK gives the node's pods their addresses (it reads spec.podCIDR, as a
+	// CNI plugin does); empty: a /24 of its own (NodePodCIDR).
+	PodCIDR string
 }
 
 // AddNodes registers the nodes for KWOK to run, and waits until every one is Ready.
@@ -186,9 +189,13 @@ func (cp *ControlPlane) AddNodes(ctx context.Context, nodes []Node) error {
 		for k, v := range n.Labels {
 			labels[k] = v
 		}
+		cidr := n.PodCIDR
+		if cidr == "" {
+			cidr = NodePodCIDR().String()
+		}
 		node := &corev1.Node{
 			ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: labels, Annotations: map[string]string{KWOKAnnotation: "fake"}},
-			Spec:       corev1.NodeSpec{Taints: n.Taints},
+			Spec:       corev1.NodeSpec{Taints: n.Taints, PodCIDR: cidr, PodCIDRs: []string{cidr}},
 			Status:     corev1.NodeStatus{Capacity: res, Allocatable: res},
 		}
 		if _, err := cp.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {

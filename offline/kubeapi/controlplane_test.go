@@ -2,9 +2,11 @@ package kubeapi_test
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -55,5 +57,37 @@ func TestControlPlaneRunsADeployment(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pods.Items, 2)
 	require.NotEqual(t, pods.Items[0].Spec.NodeName, pods.Items[1].Spec.NodeName)
-	require.NotEmpty(t, pods.Items[0].Status.PodIP)
+	// Each pod's address lies in its node's pod CIDR, and has a loopback image a test may serve.
+	for _, p := range pods.Items {
+		node, err := cp.Clientset().CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{})
+		require.NoError(t, err)
+		cidr := netip.MustParsePrefix(node.Spec.PodCIDR)
+		ip := netip.MustParseAddr(p.Status.PodIP)
+		assert.True(t, cidr.Contains(ip), "pod %s at %s, node %s has %s", p.Name, ip, node.Name, cidr)
+		lo, ok := kubeapi.PodAddressOnLoopback(ip)
+		assert.True(t, ok && lo.IsLoopback(), "%s on loopback: %s", ip, lo)
+	}
+	// A Service's EndpointSlice lists the pods at those addresses, as an ingress controller
+	// reads them.
+	_, err = cp.Clientset().CoreV1().Services("cp").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "x"},
+		Spec:       corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Port: 80}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	want := []string{pods.Items[0].Status.PodIP, pods.Items[1].Status.PodIP}
+	var got []string
+	require.Eventually(t, func() bool {
+		slices, err := cp.Clientset().DiscoveryV1().EndpointSlices("cp").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=x"})
+		if err != nil {
+			return false
+		}
+		got = nil
+		for _, s := range slices.Items {
+			for _, e := range s.Endpoints {
+				got = append(got, e.Addresses...)
+			}
+		}
+		return assert.ObjectsAreEqualValues(len(want), len(got))
+	}, 30*time.Second, 100*time.Millisecond, "the Service's endpoints")
+	assert.ElementsMatch(t, want, got)
 }
