@@ -18,11 +18,7 @@ import (
 	"github.com/outside-in/outside-in/internal/motoserver"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	motoserver.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(motoserver.Run(m)) }
 
 // TestCommandsOnTheRealCLI runs list, reap --dry-run, reap and down as the binary does: the
 // project found upward from the working directory (a copy of a project of its own), the CLI

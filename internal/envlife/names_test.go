@@ -19,11 +19,7 @@ import (
 	"github.com/outside-in/outside-in/internal/published"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	motoserver.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(motoserver.Run(m)) }
 
 // fileStacks are the names of the stacks in the world's backend, read from its files.
 func (w *world) fileStacks() []string {

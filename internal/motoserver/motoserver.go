@@ -118,3 +118,11 @@ func repoRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// Run runs a test binary's tests and then stops its server: the body of a TestMain,
+// os.Exit(motoserver.Run(m)).
+func Run(m *testing.M) int {
+	code := m.Run()
+	Stop()
+	return code
+}

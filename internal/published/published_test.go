@@ -17,11 +17,7 @@ import (
 	"github.com/outside-in/outside-in/internal/published"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	motoserver.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(motoserver.Run(m)) }
 
 func TestParameterName(t *testing.T) {
 	assert.Equal(t, "/outside-in-platform/environments", published.ParameterName("outside-in", "organization/outside-in/platform"))

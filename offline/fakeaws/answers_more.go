@@ -68,21 +68,6 @@ func init() {
 			r.set("arn", r.arn("autoscaling", "autoScalingGroup:"+r.uuid("asg")+":autoScalingGroupName/"+r.id))
 			return nil
 		},
-		"pulumi:pulumi:StackReference": func(r *request) error {
-			name := r.str("name")
-			stack, ok := r.fake.opts.Stacks[name]
-			if !ok {
-				return fmt.Errorf("no stack %s in this backend (give the platform's stack file to the plan)", name)
-			}
-			r.id = name
-			r.set("outputs", stack.Outputs)
-			secret := []any{}
-			for _, s := range stack.Secret {
-				secret = append(secret, s)
-			}
-			r.set("secretOutputNames", secret)
-			return nil
-		},
 		"kubernetes:networking.k8s.io/v1:NetworkPolicy":                               kubernetesObject,
 		"kubernetes:core/v1:ResourceQuota":                                            kubernetesObject,
 		"kubernetes:core/v1:LimitRange":                                               kubernetesObject,

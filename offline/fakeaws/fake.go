@@ -33,18 +33,11 @@ type Resource struct {
 	Protect        bool
 	RetainOnDelete bool
 	IgnoreChanges  []string
-	// Read marks a resource the program read (a StackReference) rather than registered.
+	// Read marks a resource the program read (resource.Get) rather than registered.
 	Read bool
 
 	plainOnce         sync.Once
 	plainIn, plainOut map[string]any
-}
-
-// StackOutputs are another stack's outputs, as a StackReference reads them.
-type StackOutputs struct {
-	Outputs map[string]any
-	// Secret names the secret outputs.
-	Secret []string
 }
 
 // Invoke is one data-source call the fake answered.
@@ -63,8 +56,6 @@ type Options struct {
 	// for resources not yet created. Computed outputs stay known: Pulumi's mock monitor cannot
 	// carry an unknown value inside a secret, which a real preview of the kubeconfig has.
 	Preview bool
-	// Stacks are the other stacks a StackReference may read, by fully qualified name.
-	Stacks map[string]StackOutputs
 	// CallerRole is the name of the IAM role whose session runs Pulumi; default
 	// platform-engineer.
 	CallerRole string

@@ -190,21 +190,6 @@ func (noPlatform) Read(_ context.Context, platformStack string) (map[string]any,
 	return nil, fmt.Errorf("%w: give the plan the platform's stack file (--platform) to plan an environment of %s", published.ErrNotPublished, platformStack)
 }
 
-// StackOutputs are the run's exports as a StackReference to this stack reads them.
-func (r *Result) StackOutputs() fakeaws.StackOutputs {
-	out := fakeaws.StackOutputs{Outputs: map[string]any{}}
-	for name, e := range r.Exports {
-		if e.Unknown {
-			continue
-		}
-		out.Outputs[name] = e.Value
-		if e.Secret {
-			out.Secret = append(out.Secret, name)
-		}
-	}
-	return out
-}
-
 // plain turns an output's Go value into JSON-shaped data.
 func plain(v any) any {
 	b, err := json.Marshal(v)

@@ -42,7 +42,7 @@ type StateResource struct {
 	// Protect and RetainOnDelete are written as `pulumi stack export` writes them: only when set.
 	Protect        bool `json:"protect,omitempty"`
 	RetainOnDelete bool `json:"retainOnDelete,omitempty"`
-	// External marks a resource read rather than managed (a StackReference).
+	// External marks a resource read rather than managed.
 	External bool `json:"external,omitempty"`
 }
 
