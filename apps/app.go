@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
@@ -37,6 +38,9 @@ type AppArgs struct {
 	Ready    []pulumi.Resource
 	// Controller is the ingress controller in front of the app.
 	Controller Controller
+	// Routing is the kind of route the app gets: an Ingress of the controller's class, or an
+	// HTTPRoute attached to the platform's Gateway.
+	Routing ingress.Routing
 }
 
 // Controller is the ingress controller an app is reached through: its release (the Ingress rule
@@ -46,6 +50,9 @@ type Controller struct {
 	Release   pulumi.Resource
 	Namespace pulumi.StringInput
 	PodLabels pulumi.StringMapInput
+	// Gateway is the platform's Gateway, which an HTTPRoute waits for (nil in an environment,
+	// whose platform made it).
+	Gateway pulumi.Resource
 }
 
 // The app pods' identity: a fixed non-root UID and GID above 10000, so no host user is shared.
@@ -147,28 +154,8 @@ func NewApp(ctx *pulumi.Context, name string, args AppArgs, opts ...pulumi.Resou
 	}, inNs...); err != nil {
 		return nil, fmt.Errorf("apps: app %s network policy: %w", args.Name, err)
 	}
-	afterController := inNs
-	if args.Controller.Release != nil {
-		afterController = append(afterController, pulumi.DependsOn([]pulumi.Resource{args.Controller.Release}))
-	}
-	if _, err := networkingv1.NewIngress(ctx, naming.Child(name, "ingress"), &networkingv1.IngressArgs{
-		Metadata: meta(),
-		Spec: &networkingv1.IngressSpecArgs{
-			IngressClassName: pulumi.String(ingress.IngressClass),
-			Rules: networkingv1.IngressRuleArray{&networkingv1.IngressRuleArgs{
-				Host: args.Host,
-				Http: &networkingv1.HTTPIngressRuleValueArgs{Paths: networkingv1.HTTPIngressPathArray{&networkingv1.HTTPIngressPathArgs{
-					Path:     pulumi.String("/"),
-					PathType: pulumi.String("Prefix"),
-					Backend: &networkingv1.IngressBackendArgs{Service: &networkingv1.IngressServiceBackendArgs{
-						Name: pulumi.String(args.Name),
-						Port: &networkingv1.ServiceBackendPortArgs{Number: pulumi.Int(ServicePort)},
-					}},
-				}}},
-			}},
-		},
-	}, afterController...); err != nil {
-		return nil, fmt.Errorf("apps: app %s ingress rule: %w", args.Name, err)
+	if err := route(ctx, name, args, meta(), inNs); err != nil {
+		return nil, err
 	}
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"host": args.Host, "namespace": pulumi.String(namespace)}); err != nil {
@@ -209,6 +196,67 @@ func FromController(app string, port int, controller Controller) *networkingv1.N
 			Ports: networkingv1.NetworkPolicyPortArray{&networkingv1.NetworkPolicyPortArgs{
 				Protocol: pulumi.String("TCP"), Port: pulumi.Int(port),
 			}},
+		}},
+	}
+}
+
+// route declares the app's route: an Ingress rule, or an HTTPRoute, for its host to its Service.
+func route(ctx *pulumi.Context, name string, args AppArgs, meta *metav1.ObjectMetaArgs, inNs []pulumi.ResourceOption) error {
+	if args.Routing == ingress.RoutingGateway {
+		after := inNs
+		if args.Controller.Gateway != nil {
+			after = append(after, pulumi.DependsOn([]pulumi.Resource{args.Controller.Gateway}))
+		}
+		meta.Annotations = pulumi.StringMap{"pulumi.com/waitFor": pulumi.String(ingress.RouteWaitFor)}
+		if _, err := apiextensions.NewCustomResource(ctx, naming.Child(name, "route"), &apiextensions.CustomResourceArgs{
+			ApiVersion:  pulumi.String(ingress.GatewayAPIGroup + "/v1"),
+			Kind:        pulumi.String("HTTPRoute"),
+			Metadata:    meta,
+			OtherFields: map[string]any{"spec": HTTPRouteSpec(args.Name, args.Host)},
+		}, after...); err != nil {
+			return fmt.Errorf("apps: app %s HTTPRoute: %w", args.Name, err)
+		}
+		return nil
+	}
+	after := inNs
+	if args.Controller.Release != nil {
+		after = append(after, pulumi.DependsOn([]pulumi.Resource{args.Controller.Release}))
+	}
+	if _, err := networkingv1.NewIngress(ctx, naming.Child(name, "ingress"), &networkingv1.IngressArgs{
+		Metadata: meta,
+		Spec: &networkingv1.IngressSpecArgs{
+			IngressClassName: pulumi.String(ingress.IngressClass),
+			Rules: networkingv1.IngressRuleArray{&networkingv1.IngressRuleArgs{
+				Host: args.Host,
+				Http: &networkingv1.HTTPIngressRuleValueArgs{Paths: networkingv1.HTTPIngressPathArray{&networkingv1.HTTPIngressPathArgs{
+					Path:     pulumi.String("/"),
+					PathType: pulumi.String("Prefix"),
+					Backend: &networkingv1.IngressBackendArgs{Service: &networkingv1.IngressServiceBackendArgs{
+						Name: pulumi.String(args.Name),
+						Port: &networkingv1.ServiceBackendPortArgs{Number: pulumi.Int(ServicePort)},
+					}},
+				}}},
+			}},
+		},
+	}, after...); err != nil {
+		return fmt.Errorf("apps: app %s ingress rule: %w", args.Name, err)
+	}
+	return nil
+}
+
+// HTTPRouteSpec is an app's HTTPRoute: what its Ingress says, for the Gateway API. It attaches
+// to the platform's Gateway (whichever of its listeners admits the route's namespace and host)
+// and sends every path of the host to the app's Service.
+func HTTPRouteSpec(app string, host pulumi.StringInput) map[string]any {
+	return map[string]any{
+		"parentRefs": []any{map[string]any{
+			"group": ingress.GatewayAPIGroup, "kind": "Gateway",
+			"namespace": ingress.GatewayNamespace, "name": ingress.GatewayName,
+		}},
+		"hostnames": pulumi.StringArray{host},
+		"rules": []any{map[string]any{
+			"matches":     []any{map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/"}}},
+			"backendRefs": []any{map[string]any{"group": "", "kind": "Service", "name": app, "port": ServicePort}},
 		}},
 	}
 }

@@ -51,9 +51,12 @@ var ControllerSelector = map[string]string{
 
 // ControllerValues are the chart values. They are tested as data, because the objects the chart
 // renders exist only at deploy time. publishedHostname, the load balancer's DNS name, is what
-// the controller writes into each Ingress's status: pulumi-kubernetes waits for that status, and
-// kubectl shows where the Ingress is reached.
-func ControllerValues(replicas int, tls bool, trustedForwarders []string, publishedHostname pulumi.StringInput) map[string]any {
+// the controller writes into each Ingress's status (pulumi-kubernetes waits for that status, and
+// kubectl shows where the Ingress is reached) and, with gatewayAPI, into the Gateway's addresses.
+// With gatewayAPI Traefik also runs its kubernetesGateway provider, beside the Ingress provider:
+// Ingresses keep being served while a stack switches its routing, and while environments made
+// before the switch still have theirs.
+func ControllerValues(replicas int, tls bool, trustedForwarders []string, publishedHostname pulumi.StringInput, gatewayAPI bool) map[string]any {
 	web := map[string]any{"port": webPort, "exposedPort": 80, "protocol": "TCP"}
 	websecure := map[string]any{
 		"port": websecurePort, "exposedPort": 443, "protocol": "TCP",
@@ -100,7 +103,15 @@ func ControllerValues(replicas int, tls bool, trustedForwarders []string, publis
 				"ingressEndpoint": map[string]any{"hostname": publishedHostname},
 			},
 			"kubernetesCRD": map[string]any{"enabled": false},
+			"kubernetesGateway": map[string]any{
+				"enabled":       gatewayAPI,
+				"statusAddress": map[string]any{"hostname": publishedHostname, "service": map[string]any{"enabled": false}},
+			},
 		},
+		// The program declares the GatewayClass and the Gateway itself (gateway.go): the chart's
+		// would admit routes from every namespace.
+		"gateway":      map[string]any{"enabled": false},
+		"gatewayClass": map[string]any{"enabled": false},
 		// The program declares the entry Service itself (see entryService); the chart's own
 		// would be a LoadBalancer Service that a cloud controller could act on.
 		"service":             map[string]any{"enabled": false},
@@ -163,7 +174,7 @@ func (b *builder) controller(loadBalancerDNSName pulumi.StringInput) (*helmv3.Re
 		Chart:          pulumi.String(ChartName),
 		Version:        pulumi.String(ChartVersion),
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(ChartRepo)},
-		Values:         pulumi.ToMap(ControllerValues(b.args.ControllerReplicas, b.args.TLS, TrustedForwarders(b.args.Kind, b.args.PublicSubnetCidrs), loadBalancerDNSName)),
+		Values:         pulumi.ToMap(ControllerValues(b.args.ControllerReplicas, b.args.TLS, TrustedForwarders(b.args.Kind, b.args.PublicSubnetCidrs), loadBalancerDNSName, b.args.GatewayAPI)),
 		// The chart ships Traefik's CRDs; with the CRD provider off they serve nothing, and Helm
 		// would leave them in the cluster after an uninstall.
 		SkipCrds:      pulumi.Bool(true),

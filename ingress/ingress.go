@@ -50,6 +50,13 @@ type IngressArgs struct {
 	// load balancer (Kind None): where the external balancer serves the apps.
 	PublishedHostname string
 
+	// GatewayAPI installs the Gateway API: its CRDs, Traefik's kubernetesGateway provider, the
+	// GatewayClass and the platform's Gateway, configured by Gateway. Routing says which of
+	// Ingresses and HTTPRoutes the apps use; HTTPRoutes need GatewayAPI, while GatewayAPI with
+	// Ingress routing is the first step back from HTTPRoutes (README, "Routing").
+	GatewayAPI bool
+	Gateway    GatewayArgs
+
 	NamePrefix string
 	Tags       map[string]string
 }
@@ -63,6 +70,8 @@ type Ingress struct {
 	// Controller is the ingress controller's Helm release: Ingress rules wait for it, because
 	// only the controller writes the status pulumi-kubernetes waits for.
 	Controller pulumi.Resource
+	// Gateway is the platform's Gateway with GatewayAPI (nil without): HTTPRoutes wait for it.
+	Gateway pulumi.Resource
 }
 
 type builder struct {
@@ -123,6 +132,11 @@ func NewIngress(ctx *pulumi.Context, name string, args IngressArgs, opts ...pulu
 		return nil, err
 	}
 	c.Controller = controller
+	if args.GatewayAPI {
+		if c.Gateway, err = b.gateway(controller); err != nil {
+			return nil, err
+		}
+	}
 
 	c.LoadBalancerDNSName = lb.dnsName
 	c.LoadBalancerZoneID = lb.zoneID

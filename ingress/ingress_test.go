@@ -64,7 +64,7 @@ func TestTimings(t *testing.T) {
 
 // The chart values are all that can be checked of the objects Helm renders at deploy time.
 func TestControllerValues(t *testing.T) {
-	v := ControllerValues(3, true, []string{"10.0.255.0/24", "10.0.254.0/24"}, pulumi.String("lb-1.elb.example"))
+	v := ControllerValues(3, true, []string{"10.0.255.0/24", "10.0.254.0/24"}, pulumi.String("lb-1.elb.example"), false)
 	get := func(path ...string) any {
 		var cur any = v
 		for _, p := range path {
@@ -97,7 +97,7 @@ func TestControllerValues(t *testing.T) {
 	spread := get("topologySpreadConstraints").([]any)
 	require.Len(t, spread, 2)
 
-	plain := ControllerValues(2, false, nil, pulumi.String("lb-1.elb.example"))
+	plain := ControllerValues(2, false, nil, pulumi.String("lb-1.elb.example"), false)
 	assert.Nil(t, plain["ports"].(map[string]any)["web"].(map[string]any)["http"], "no redirect without TLS")
 	for _, ep := range []string{"web", "websecure"} {
 		assert.NotContains(t, plain["ports"].(map[string]any)[ep], "forwardedHeaders", "%s: nothing trusted, no trustedIPs at all", ep)

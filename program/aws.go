@@ -104,6 +104,8 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 		DeletionProtection:        cfg.LoadBalancerDeletionProtection,
 		Ports:                     nodePorts(cfg),
 		ControllerReplicas:        cfg.IngressReplicas,
+		GatewayAPI:                cfg.GatewayAPI,
+		Gateway:                   gatewayArgs(cfg),
 		Provider:                  k8s.Provider,
 		Ready:                     k8s.Ready,
 		NamePrefix:                cfg.NamePrefix(),
@@ -120,9 +122,7 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 	if err != nil {
 		return err
 	}
-	_, err = buildApps(ctx, cfg, hostInputs, k8s, apps.Controller{
-		Release: edge.Controller, Namespace: pulumi.String(ingress.ControllerNamespace), PodLabels: pulumi.ToStringMap(ingress.ControllerSelector),
-	}, nil,
+	_, err = buildApps(ctx, cfg, hostInputs, k8s, platformController(edge), nil,
 		// Apps were children of the ingress component before they became a layer of their own;
 		// the alias keeps the objects of stacks deployed then (children follow their parent).
 		pulumi.Aliases([]pulumi.Alias{{Type: pulumi.String("outside-in:ingress:App"), Parent: edge}}))
@@ -259,7 +259,7 @@ func buildApps(ctx *pulumi.Context, cfg Config, hosts map[string]pulumi.StringIn
 		app, err := apps.NewApp(ctx, a.Name, apps.AppArgs{
 			Name: a.Name, Host: hosts[a.Name], Environment: env, Image: a.Image, Replicas: a.Replicas,
 			Port: a.Port, HealthPath: a.HealthPath, Provider: k8s.Provider, Ready: k8s.Ready,
-			Controller: controller,
+			Controller: controller, Routing: ingress.Routing(cfg.Routing),
 		}, opts...)
 		if err != nil {
 			return nil, err
@@ -267,6 +267,20 @@ func buildApps(ctx *pulumi.Context, cfg Config, hosts map[string]pulumi.StringIn
 		out = append(out, app)
 	}
 	return out, nil
+}
+
+// platformController is the stack's own controller, in front of its apps.
+func platformController(edge *ingress.Ingress) apps.Controller {
+	return apps.Controller{
+		Release: edge.Controller, Gateway: edge.Gateway,
+		Namespace: pulumi.String(ingress.ControllerNamespace), PodLabels: pulumi.ToStringMap(ingress.ControllerSelector),
+	}
+}
+
+// gatewayArgs are the Gateway's listeners' inputs: the entry point that serves, the domain and,
+// on a platform, the environments' domain.
+func gatewayArgs(cfg Config) ingress.GatewayArgs {
+	return ingress.GatewayArgs{TLS: cfg.TLS, Domain: cfg.Domain, EnvDomain: cfg.EnvDomain, EnvironmentLabel: guardrails.EnvironmentLabel}
 }
 
 // publicSubnetCidrs are the planned public subnets' CIDRs, in AZ order: where the load

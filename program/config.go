@@ -6,6 +6,7 @@ package program
 import (
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/guardrails"
+	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/network"
 )
 
@@ -64,7 +65,13 @@ type Config struct {
 	HTTPSNodePort                  int
 	HealthCheckNodePort            int
 	IngressReplicas                int
-	Apps                           []App
+	// Routing is how Traefik reaches the apps: ingress (Ingress objects) or gateway (HTTPRoutes
+	// on the platform's Gateway). GatewayAPI installs the Gateway API (its CRDs, Traefik's
+	// provider, the GatewayClass and the Gateway); routing gateway needs it, and with routing
+	// ingress it is the first step back from gateway (README, "Routing").
+	Routing    string
+	GatewayAPI bool
+	Apps       []App
 
 	// DNS and TLS.
 	Domain   string
@@ -190,6 +197,7 @@ func Defaults(project, stack string) Config {
 		HTTPSNodePort:                  30443,
 		HealthCheckNodePort:            32080,
 		IngressReplicas:                2,
+		Routing:                        string(ingress.RoutingIngress),
 		Apps:                           []App{DefaultApp("")},
 		ZoneMode:                       ZoneCreate,
 		TLS:                            true,
@@ -227,6 +235,10 @@ func (c *Config) derive() {
 	}
 	if len(c.AzNames) > 0 {
 		c.AzCount = len(c.AzNames)
+	}
+	// HTTPRoutes need the Gateway API; an environment's routes use its platform's.
+	if c.Routing == string(ingress.RoutingGateway) && !c.Environment() {
+		c.GatewayAPI = true
 	}
 	if c.LoadBalancer == "" {
 		switch {

@@ -30,6 +30,8 @@ func buildOnExisting(ctx *pulumi.Context, cfg Config, opts Options) error {
 		Kind:               ingress.None,
 		Ports:              nodePorts(cfg),
 		ControllerReplicas: cfg.IngressReplicas,
+		GatewayAPI:         cfg.GatewayAPI,
+		Gateway:            gatewayArgs(cfg),
 		Provider:           k8s.Provider,
 		Ready:              k8s.Ready,
 		PublishedHostname:  cfg.Domain,
@@ -42,9 +44,7 @@ func buildOnExisting(ctx *pulumi.Context, cfg Config, opts Options) error {
 	for _, a := range cfg.Apps {
 		hosts[a.Name] = pulumi.String(a.Host)
 	}
-	if _, err := buildApps(ctx, cfg, hosts, k8s, apps.Controller{
-		Release: edge.Controller, Namespace: pulumi.String(ingress.ControllerNamespace), PodLabels: pulumi.ToStringMap(ingress.ControllerSelector),
-	}, nil); err != nil {
+	if _, err := buildApps(ctx, cfg, hosts, k8s, platformController(edge), nil); err != nil {
 		return err
 	}
 	ctx.Export("urls", urls(cfg, hosts))
@@ -105,6 +105,9 @@ func buildEnvironment(ctx *pulumi.Context, cfg Config, opts Options) error {
 		Namespace: pulumi.String(platform.controllerNamespace),
 		PodLabels: pulumi.ToStringMap(platform.controllerPodLabels),
 	}
+	// The environment routes as its platform does: HTTPRoutes on the platform's Gateway, or
+	// Ingresses of its class.
+	cfg.Routing = platform.routing
 	if _, err := buildApps(ctx, cfg, hosts, k8s, controller, namespace); err != nil {
 		return err
 	}
@@ -119,6 +122,9 @@ func buildEnvironment(ctx *pulumi.Context, cfg Config, opts Options) error {
 type platformDoc struct {
 	envDomain, kubeconfig, controllerNamespace string
 	controllerPodLabels                        map[string]string
+	// routing is the platform's: ingress for a platform that published none (it predates
+	// the Gateway API).
+	routing string
 }
 
 // publishedPlatform reads the document's fields, naming the first one missing: a document from
@@ -150,6 +156,14 @@ func publishedPlatform(doc map[string]any) (platformDoc, error) {
 	p.controllerPodLabels = map[string]string{}
 	for k, v := range labels {
 		p.controllerPodLabels[k] = fmt.Sprint(v)
+	}
+	switch r, _ := doc[OutputRouting].(string); r {
+	case "":
+		p.routing = string(ingress.RoutingIngress)
+	case string(ingress.RoutingIngress), string(ingress.RoutingGateway):
+		p.routing = r
+	default:
+		return p, fmt.Errorf("its published document has routing %q; this program knows %s and %s", r, ingress.RoutingIngress, ingress.RoutingGateway)
 	}
 	return p, nil
 }

@@ -48,6 +48,8 @@ const (
 	KeyHTTPSNodePort                  = "httpsNodePort"
 	KeyHealthCheckNodePort            = "healthCheckNodePort"
 	KeyIngressReplicas                = "ingressReplicas"
+	KeyRouting                        = "routing"
+	KeyGatewayAPI                     = "gatewayApi"
 	KeyApps                           = "apps"
 	KeyDomain                         = "domain"
 	KeyZoneMode                       = "zoneMode"
@@ -123,6 +125,8 @@ var Keys = []KeySpec{
 	{Name: KeyHTTPSNodePort, Type: "integer", field: func(c *Config) any { return &c.HTTPSNodePort }},
 	{Name: KeyHealthCheckNodePort, Type: "integer", field: func(c *Config) any { return &c.HealthCheckNodePort }},
 	{Name: KeyIngressReplicas, Type: "integer", field: func(c *Config) any { return &c.IngressReplicas }},
+	{Name: KeyRouting, Type: "string", field: func(c *Config) any { return &c.Routing }},
+	{Name: KeyGatewayAPI, Type: "boolean", field: func(c *Config) any { return &c.GatewayAPI }},
 	{Name: KeyApps, Type: "array", field: func(c *Config) any { return &c.Apps },
 		parse: func(c *Config, r string) error { return parseApps(r, &c.Apps) }},
 	{Name: KeyDomain, Type: "string", field: func(c *Config) any { return &c.Domain }},

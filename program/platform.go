@@ -24,6 +24,8 @@ const (
 	OutputIngressClass          = "ingressClass"
 	OutputControllerNamespace   = "controllerNamespace"
 	OutputControllerPodLabels   = "controllerPodLabels"
+	// OutputRouting is the platform's routing: how its environments route their apps.
+	OutputRouting = "routing"
 )
 
 // withPriorities declares the stack's PriorityClasses (guardrails.PriorityClasses: the
@@ -66,6 +68,7 @@ func exportPlatform(ctx *pulumi.Context, cfg Config, facts Facts, k8s *cluster.R
 		OutputIngressClass:          pulumi.String(ingress.IngressClass),
 		OutputControllerNamespace:   pulumi.String(ingress.ControllerNamespace),
 		OutputControllerPodLabels:   pulumi.ToStringMap(ingress.ControllerSelector),
+		OutputRouting:               pulumi.String(cfg.Routing),
 	}
 	outputs := pulumi.Map{}
 	for k, v := range own {

@@ -13,6 +13,7 @@ import (
 	"github.com/outside-in/outside-in/cluster"
 	"github.com/outside-in/outside-in/dns"
 	"github.com/outside-in/outside-in/guardrails"
+	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/internal/envname"
 	"github.com/outside-in/outside-in/internal/naming"
 	"github.com/outside-in/outside-in/network"
@@ -354,6 +355,7 @@ func (c Config) validateNodePorts(v *validator) {
 		ports[p.port] = p.key
 	}
 	v.intRange(KeyIngressReplicas, c.IngressReplicas, minReplicas, 20, " (two zones, so one can fail)")
+	v.oneOf(KeyRouting, c.Routing, string(ingress.RoutingIngress), string(ingress.RoutingGateway))
 }
 
 func (c Config) validateDNS(v *validator) {
@@ -462,6 +464,13 @@ func (c Config) validateExisting(v *validator) {
 			if p.got != p.want {
 				v.add(p.key, p.got, "is the platform's: an environment's apps are served by the platform's ingress controller and load balancer; remove it")
 			}
+		}
+		if c.Routing != d.Routing || c.GatewayAPI != d.GatewayAPI {
+			key, got := KeyRouting, any(c.Routing)
+			if c.Routing == d.Routing {
+				key, got = KeyGatewayAPI, c.GatewayAPI
+			}
+			v.add(key, got, "is the platform's: an environment routes its apps the way its platform publishes (Ingress or HTTPRoute); remove it")
 		}
 	default:
 		if err := checkKubeconfig(c.Kubeconfig); err != nil {

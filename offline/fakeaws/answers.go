@@ -373,8 +373,17 @@ var answers = map[string]func(*request) error{
 	"kubernetes:apps/v1:Deployment":            kubernetesObject,
 	"kubernetes:policy/v1:PodDisruptionBudget": kubernetesObject,
 	"kubernetes:networking.k8s.io/v1:Ingress":  kubernetesObject,
-	"kubernetes:core/v1:Service":               kubernetesService,
-	"kubernetes:helm.sh/v3:Release":            helmRelease,
+	// The Gateway API's objects, and the CRDs' install file, which the provider fetches and
+	// applies at deploy time.
+	"kubernetes:gateway.networking.k8s.io/v1:GatewayClass": kubernetesObject,
+	"kubernetes:gateway.networking.k8s.io/v1:Gateway":      kubernetesObject,
+	"kubernetes:gateway.networking.k8s.io/v1:HTTPRoute":    kubernetesObject,
+	"kubernetes:yaml/v2:ConfigFile": func(r *request) error {
+		r.id = r.uuid("config-file")
+		return nil
+	},
+	"kubernetes:core/v1:Service":    kubernetesService,
+	"kubernetes:helm.sh/v3:Release": helmRelease,
 }
 
 // kubernetesObject echoes the object with the id Pulumi gives Kubernetes objects.
