@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -50,7 +51,8 @@ var GatewayAPICRDsURL = "https://github.com/kubernetes-sigs/gateway-api/releases
 // GatewayArgs configures the platform side of the Gateway API.
 type GatewayArgs struct {
 	// TLS says which entry point serves: websecure when TLS ends at the load balancer (web
-	// then only redirects), web otherwise.
+	// then only redirects), web otherwise. NewIngress sets it from IngressArgs.TLS, which
+	// decides the controller's entry points.
 	TLS bool
 	// Domain is the stack's domain: its listeners take the domain and *.<domain>.
 	Domain string
@@ -121,11 +123,20 @@ func GatewaySpec(a GatewayArgs) map[string]any {
 // until the Gateway's controller has accepted the route and resolved its backends, so a route
 // is serving before anything that depends on it (an Ingress deleted on a switch of routing)
 // goes on.
-const RouteWaitFor = `["jsonpath={.status.parents[0].conditions[?(@.type=="Accepted")].status}=True",` +
-	`"jsonpath={.status.parents[0].conditions[?(@.type=="ResolvedRefs")].status}=True"]`
+var RouteWaitFor = waitFor(
+	"jsonpath={.status.parents[0].conditions[?(@.type=='Accepted')].status}=True",
+	"jsonpath={.status.parents[0].conditions[?(@.type=='ResolvedRefs')].status}=True",
+)
 
 // GatewayWaitFor is the Gateway's: Traefik has accepted and programmed it.
-const GatewayWaitFor = `["condition=Accepted","condition=Programmed"]`
+var GatewayWaitFor = waitFor("condition=Accepted", "condition=Programmed")
+
+// waitFor is a pulumi.com/waitFor value that lists expressions: a JSON array of strings, all
+// of which must hold (a value that does not parse as one is taken as a single expression).
+func waitFor(exprs ...string) string {
+	b, _ := json.Marshal(exprs) // a list of strings always marshals
+	return string(b)
+}
 
 // gateway installs the Gateway API CRDs, the GatewayClass and the platform's Gateway, and
 // returns the Gateway: routes wait for it. The CRDs are kept when the stack stops using them

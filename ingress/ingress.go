@@ -133,6 +133,8 @@ func NewIngress(ctx *pulumi.Context, name string, args IngressArgs, opts ...pulu
 	}
 	c.Controller = controller
 	if args.GatewayAPI {
+		// The listeners are on the entry point the controller serves on, which TLS decides.
+		b.args.Gateway.TLS = args.TLS
 		if c.Gateway, err = b.gateway(controller); err != nil {
 			return nil, err
 		}

@@ -131,6 +131,7 @@ func buildOnAWS(ctx *pulumi.Context, cfg Config, facts Facts, opts Options) erro
 	}
 
 	ctx.Export("urls", urls(cfg, hostInputs))
+	exportRouting(ctx, cfg.Routing)
 	// What check compares the deployed path with: the load balancer, the region to read, the
 	// clients it must admit, its subnets, the nodes' group that must admit the load balancer.
 	// A platform publishes those an environment's check needs too (published.Keys).
@@ -277,10 +278,10 @@ func platformController(edge *ingress.Ingress) apps.Controller {
 	}
 }
 
-// gatewayArgs are the Gateway's listeners' inputs: the entry point that serves, the domain and,
-// on a platform, the environments' domain.
+// gatewayArgs are the Gateway's listeners' inputs: the domain and, on a platform, the
+// environments' domain.
 func gatewayArgs(cfg Config) ingress.GatewayArgs {
-	return ingress.GatewayArgs{TLS: cfg.TLS, Domain: cfg.Domain, EnvDomain: cfg.EnvDomain, EnvironmentLabel: guardrails.EnvironmentLabel}
+	return ingress.GatewayArgs{Domain: cfg.Domain, EnvDomain: cfg.EnvDomain, EnvironmentLabel: guardrails.EnvironmentLabel}
 }
 
 // publicSubnetCidrs are the planned public subnets' CIDRs, in AZ order: where the load

@@ -48,6 +48,7 @@ func buildOnExisting(ctx *pulumi.Context, cfg Config, opts Options) error {
 		return err
 	}
 	ctx.Export("urls", urls(cfg, hosts))
+	exportRouting(ctx, cfg.Routing)
 	// What the balancer in front of the nodes (seed 002's HAProxy) must use.
 	ctx.Export("entryNodePorts", pulumi.IntMap{
 		"http": pulumi.Int(cfg.HTTPNodePort), "https": pulumi.Int(cfg.HTTPSNodePort), "healthCheck": pulumi.Int(cfg.HealthCheckNodePort),
@@ -112,6 +113,7 @@ func buildEnvironment(ctx *pulumi.Context, cfg Config, opts Options) error {
 		return err
 	}
 	ctx.Export("urls", urls(cfg, hosts))
+	exportRouting(ctx, cfg.Routing)
 	ctx.Export("environment", pulumi.String(env))
 	ctx.Export("namespace", pulumi.String(namespace.Name))
 	ctx.Export("platformStack", pulumi.String(cfg.PlatformStack))

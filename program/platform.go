@@ -28,6 +28,11 @@ const (
 	OutputRouting = "routing"
 )
 
+// exportRouting exports how the stack's apps are routed, which check reads.
+func exportRouting(ctx *pulumi.Context, routing string) {
+	ctx.Export(OutputRouting, pulumi.String(routing))
+}
+
 // withPriorities declares the stack's PriorityClasses (guardrails.PriorityClasses: the
 // platform's, and on a platform for environments the environments' too) and returns the
 // cluster with them among what the in-cluster layers wait for: the API server refuses a pod
@@ -68,7 +73,6 @@ func exportPlatform(ctx *pulumi.Context, cfg Config, facts Facts, k8s *cluster.R
 		OutputIngressClass:          pulumi.String(ingress.IngressClass),
 		OutputControllerNamespace:   pulumi.String(ingress.ControllerNamespace),
 		OutputControllerPodLabels:   pulumi.ToStringMap(ingress.ControllerSelector),
-		OutputRouting:               pulumi.String(cfg.Routing),
 	}
 	outputs := pulumi.Map{}
 	for k, v := range own {
@@ -78,6 +82,9 @@ func exportPlatform(ctx *pulumi.Context, cfg Config, facts Facts, k8s *cluster.R
 	for k, v := range shared {
 		outputs[k] = v
 	}
+	// Exported by every stack (exportRouting); published for the environments, which route
+	// the same way.
+	outputs[OutputRouting] = pulumi.String(cfg.Routing)
 	return publish(ctx, cfg, facts, outputs, ci)
 }
 

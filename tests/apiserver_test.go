@@ -134,6 +134,17 @@ func isolate(t tb, o map[string]any, prefix string) map[string]any {
 	} else if n, ok := meta["namespace"].(string); ok {
 		meta["namespace"] = prefix + n
 	}
+	// A route's Gateway is in a namespace of the stack's too.
+	if o["kind"] == "HTTPRoute" {
+		refs, _ := get(o, "spec", "parentRefs").([]any)
+		for _, r := range refs {
+			if ref, ok := r.(map[string]any); ok {
+				if n, ok := ref["namespace"].(string); ok {
+					ref["namespace"] = prefix + n
+				}
+			}
+		}
+	}
 	return o
 }
 

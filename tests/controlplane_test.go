@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/outside-in/outside-in/guardrails"
@@ -148,24 +150,36 @@ func runStack(t *testing.T, cp *kubeapi.ControlPlane, network *podNetwork, s pla
 		waitRolledOut(t, admin, d, "rollout of a changed config")
 	}
 	// Drain the node holding the most of the stack's pods, as kubectl drain does.
-	drained := busiestNode(t, admin, namespaces)
-	var probe *prober
+	var lb *balancer
 	if len(routes) > 0 {
-		waitCaughtUp(t, tr, admin, namespaces, routes)
-		probe = startProber(tr, entry, routes)
+		lb = newBalancer(entry, tr)
 	}
-	began := time.Now()
-	drain(t, admin, drained, namespaces)
-	for _, d := range deployments {
-		waitRolledOut(t, admin, d, "after draining "+drained)
-	}
-	if probe != nil {
-		// The evicted pods serve through their preStop pause; requests go on until it is over,
-		// so that one sent after Traefik should have let go of them is among them.
-		time.Sleep(time.Until(began.Add(time.Duration(ingress.PreStopSeconds)*time.Second + time.Second)))
-		sent, failed := probe.finish(t, s.Name, entry, "the drain of "+drained)
-		t.Logf("drain of %s: %d requests through Traefik, one every 100 ms over %d hosts, %d failed", drained, sent, len(routes), failed)
-		assert.Zero(t, failed, "requests failed while %s was drained", drained)
+	drained := drainServing(t, admin, s.Name, lb, namespaces, routes, deployments)
+	if len(routes) > 0 {
+		// The same stack on the Gateway API: switched to, served, drained, and switched back.
+		uncordon(t, admin, drained)
+		sw := &switcher{t: t, cp: cp, network: network, s: s, prefix: prefix, name: shortName(s.Name),
+			namespaces: namespaces, lb: lb, tr: tr}
+		sw.dyn, err = dynamic.NewForConfig(cp.Config())
+		require.NoError(t, err)
+		if gwNs := prefix + ingress.GatewayNamespace; !slices.Contains(namespaces, gwNs) {
+			// An environment's routes attach to its platform's Gateway, in the platform's
+			// controller namespace.
+			require.NoError(t, cp.EnsureNamespace(ctx, gwNs, nil))
+			sw.namespaces = append(slices.Clone(namespaces), gwNs)
+		}
+		for _, o := range isolated {
+			if o["kind"] == "Ingress" {
+				sw.ingresses = append(sw.ingresses, o)
+			}
+		}
+		gwRoutes := sw.toGateway(routes)
+		assertServed(t, s.Name+" on routing gateway", sw.tr, entry, gwRoutes, "unknown."+prefix+"example.invalid")
+		drained = drainServing(t, admin, s.Name+" on routing gateway", sw.lb, namespaces, gwRoutes, deployments)
+		uncordon(t, admin, drained)
+		sw.toIngress(gwRoutes)
+		assertServed(t, s.Name+" back on routing ingress", sw.tr, entry, routes, "unknown."+prefix+"example.invalid")
+		namespaces = sw.namespaces
 	}
 	// Down: the namespaces go, and everything in them.
 	for _, n := range namespaces {
@@ -185,6 +199,43 @@ func runStack(t *testing.T, cp *kubeapi.ControlPlane, network *podNetwork, s pla
 		assert.Empty(t, pods.Items, "pods left in %s", n)
 	}
 	t.Logf("%s: %d deployments up, rolled, drained off %s and removed, on %d nodes", s.Name, len(deployments), drained, len(nodes))
+}
+
+// drainServing drains the node holding the most of the stack's pods and waits until every
+// Deployment is back to all its replicas; with a balancer, requests go through it every 100 ms
+// from once Traefik has caught up with the endpoints until the evicted pods' preStop pause is
+// over, and none may fail. It returns the node it drained.
+func drainServing(t *testing.T, admin kubernetes.Interface, stack string, lb *balancer, namespaces []string, routes []route, deployments []string) string {
+	t.Helper()
+	drained := busiestNode(t, admin, namespaces)
+	var probe *prober
+	if lb != nil {
+		for _, tr := range lb.targets {
+			waitCaughtUp(t, tr, admin, namespaces, routes)
+		}
+		probe = startProber(lb, routes)
+	}
+	began := time.Now()
+	drain(t, admin, drained, namespaces)
+	for _, d := range deployments {
+		waitRolledOut(t, admin, d, "after draining "+drained)
+	}
+	if probe != nil {
+		// The evicted pods serve through their preStop pause; requests go on until it is over,
+		// so that one sent after Traefik should have let go of them is among them.
+		time.Sleep(time.Until(began.Add(time.Duration(ingress.PreStopSeconds)*time.Second + time.Second)))
+		sent, failed := probe.finish(t, stack, lb.entry, "the drain of "+drained)
+		t.Logf("drain of %s: %d requests through Traefik, one every 100 ms over %d hosts, %d failed", drained, sent, len(routes), failed)
+		assert.Zero(t, failed, "requests failed while %s was drained", drained)
+	}
+	return drained
+}
+
+// uncordon makes a drained node schedulable again.
+func uncordon(t *testing.T, c kubernetes.Interface, node string) {
+	t.Helper()
+	_, err := c.CoreV1().Nodes().Patch(t.Context(), node, mergePatch, []byte(`{"spec":{"unschedulable":false}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
 }
 
 // quotaRefusesLoadBalancers: in a namespace with a ResourceQuota (an environment's), the quota

@@ -229,7 +229,7 @@ func startForwardingTraefik(t *testing.T, values map[string]any) *forwardingTrae
 
 	ports := map[string]int{"web": freePort(t), "websecure": freePort(t), "traefik": freePort(t)}
 	logPath := filepath.Join(dir, "access.log")
-	args := append(entryPointArgs(t, moved, ports),
+	args := append(entryPointArgs(t, moved, "127.0.0.1", ports),
 		"--providers.file.filename="+dynamic,
 		"--accesslog=true", "--accesslog.format=json", "--accesslog.filepath="+logPath,
 		// The web entry point's redirection to HTTPS is an internal router, logged only so.

@@ -87,11 +87,22 @@ func readGatewayAPI() ([]map[string]any, error) {
 }
 
 // installGatewayAPI applies the release's standard-channel objects to srv, as the program's
-// ConfigFile does at deploy time, and waits for its CRDs to serve.
+// ConfigFile does at deploy time, and waits for its CRDs to serve; once per server.
 func installGatewayAPI(t *testing.T, srv *kubeapi.Server) {
 	t.Helper()
+	installed.Lock()
+	defer installed.Unlock()
+	if installed.on[srv] {
+		return
+	}
 	for _, o := range gatewayAPIObjects(t) {
 		u := &unstructured.Unstructured{Object: deepCopy(o)}
 		require.NoError(t, srv.Apply(t.Context(), u), "Gateway API %s %s", u.GetKind(), u.GetName())
 	}
+	installed.on[srv] = true
 }
+
+var installed = struct {
+	sync.Mutex
+	on map[*kubeapi.Server]bool
+}{on: map[*kubeapi.Server]bool{}}

@@ -46,16 +46,21 @@ func servedRoutes(t *testing.T, objs []map[string]any) []route {
 		}
 	}
 	var routes []route
+	add := func(o map[string]any, host, app string) {
+		hp, ok := health[ns(o)+"/"+app]
+		require.True(t, ok, "%s %s/%s: no Deployment %s with a readiness probe", o["kind"], ns(o), nameOf(o), app)
+		routes = append(routes, route{host: host, app: app, healthPath: hp})
+	}
 	for _, o := range objs {
-		if o["kind"] != "Ingress" {
-			continue
-		}
-		for _, r := range list(t, get(o, "spec", "rules")) {
-			host := text(t, get(r, "host"))
-			app := text(t, get(r, "http", "paths", 0, "backend", "service", "name"))
-			hp, ok := health[ns(o)+"/"+app]
-			require.True(t, ok, "Ingress %s/%s: no Deployment %s with a readiness probe", ns(o), nameOf(o), app)
-			routes = append(routes, route{host: host, app: app, healthPath: hp})
+		switch o["kind"] {
+		case "Ingress":
+			for _, r := range list(t, get(o, "spec", "rules")) {
+				add(o, text(t, get(r, "host")), text(t, get(r, "http", "paths", 0, "backend", "service", "name")))
+			}
+		case "HTTPRoute":
+			for _, h := range list(t, get(o, "spec", "hostnames")) {
+				add(o, text(t, h), text(t, get(o, "spec", "rules", 0, "backendRefs", 0, "name")))
+			}
 		}
 	}
 	sort.Slice(routes, func(i, j int) bool { return routes[i].host < routes[j].host })
@@ -141,7 +146,7 @@ var plainClient = &http.Client{
 // send makes one request to the entry point with the Host header of host.
 func (tr *traefik) send(entry, host, path, wantApp string) answer {
 	a := answer{at: time.Now(), host: host, path: path, wantApp: wantApp}
-	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", tr.ports[entry], path), nil)
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s:%d%s", tr.host, tr.ports[entry], path), nil)
 	if err != nil {
 		a.err = err
 		return a
@@ -203,6 +208,41 @@ func dedupe(paths ...string) []string {
 	return out
 }
 
+// balancer plays the load balancer in front of a stack's Traefik pods: it sends each request to
+// the next of the pods it has registered. A rollout registers the new pod once it is Ready and
+// deregisters the old one before the old one stops.
+type balancer struct {
+	mu      sync.Mutex
+	entry   string
+	targets []*traefik
+	next    int
+}
+
+func newBalancer(entry string, targets ...*traefik) *balancer {
+	return &balancer{entry: entry, targets: targets}
+}
+
+func (b *balancer) send(host, path, wantApp string) answer {
+	b.mu.Lock()
+	tr := b.targets[b.next%len(b.targets)]
+	b.next++
+	b.mu.Unlock()
+	return tr.send(b.entry, host, path, wantApp)
+}
+
+// register and deregister change the pods the balancer sends to.
+func (b *balancer) register(tr *traefik) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.targets = append(b.targets, tr)
+}
+
+func (b *balancer) deregister(tr *traefik) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.targets = slices.DeleteFunc(b.targets, func(x *traefik) bool { return x == tr })
+}
+
 // prober sends a request every 100 ms, to each host of the stack in turn, until stopped.
 type prober struct {
 	stop    chan struct{}
@@ -210,7 +250,7 @@ type prober struct {
 	answers []answer
 }
 
-func startProber(tr *traefik, entry string, routes []route) *prober {
+func startProber(lb *balancer, routes []route) *prober {
 	p := &prober{stop: make(chan struct{})}
 	p.done.Add(1)
 	go func() {
@@ -219,7 +259,7 @@ func startProber(tr *traefik, entry string, routes []route) *prober {
 		defer tick.Stop()
 		for i := 0; ; i++ {
 			r := routes[i%len(routes)]
-			p.answers = append(p.answers, tr.send(entry, r.host, "/", r.app))
+			p.answers = append(p.answers, lb.send(r.host, "/", r.app))
 			select {
 			case <-p.stop:
 				return
@@ -302,7 +342,7 @@ func waitCaughtUp(t *testing.T, tr *traefik, c kubernetes.Interface, namespaces 
 		}
 		for _, s := range services {
 			for _, srv := range s.LoadBalancer.Servers {
-				if s.Provider == "kubernetes" {
+				if s.Provider == "kubernetes" || s.Provider == "kubernetesgateway" {
 					got = append(got, srv.URL)
 				}
 			}

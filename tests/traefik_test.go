@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,8 +35,10 @@ import (
 // pods do.
 type traefik struct {
 	api   string         // base URL of its API (routers)
-	ports map[string]int // loopback port of each entry point (web, websecure, traefik)
+	host  string         // its loopback address, its own among the tests' Traefiks
+	ports map[string]int // port of each entry point (web, websecure, traefik) at host
 	log   string
+	stop  func()         // ends the process before the test does (a rollout's old pod)
 }
 
 // traefikOptions place a Traefik on a control plane that other platforms share.
@@ -75,26 +79,27 @@ func startTraefikWith(t *testing.T, cp *kubeapi.ControlPlane, values map[string]
 	if o.namespace != "" {
 		ns = o.namespace
 	}
-	role := "traefik-controller"
+	role, account := "traefik-controller", "traefik"
 	if o.name != "" {
 		role += "-" + o.name
+		account += "-" + o.name
 	}
-	_, err = admin.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "traefik"}}, create)
+	_, err = admin.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: account}}, create)
 	require.NoError(t, err)
 	_, err = admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: role},
-		Rules: []rbacv1.PolicyRule{
+		Rules: append([]rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"services", "endpoints", "secrets", "nodes", "configmaps"}, Verbs: []string{"get", "list", "watch"}},
 			{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list", "watch"}},
 			{APIGroups: []string{"networking.k8s.io", "extensions"}, Resources: []string{"ingresses", "ingressclasses"}, Verbs: []string{"get", "list", "watch"}},
 			{APIGroups: []string{"networking.k8s.io", "extensions"}, Resources: []string{"ingresses/status"}, Verbs: []string{"update"}},
-		},
+		}, gatewayRules(values)...),
 	}, create)
 	require.NoError(t, err)
 	_, err = admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: role},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "traefik", Namespace: ns}},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: account, Namespace: ns}},
 	}, create)
 	require.NoError(t, err)
 	_, err = admin.NetworkingV1().IngressClasses().Create(ctx, &networkingv1.IngressClass{
@@ -104,7 +109,7 @@ func startTraefikWith(t *testing.T, cp *kubeapi.ControlPlane, values map[string]
 	if o.name == "" || !apierrors.IsAlreadyExists(err) { // the class is the cluster's, one for all platforms
 		require.NoError(t, err)
 	}
-	token, err := admin.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "traefik", &authenticationv1.TokenRequest{
+	token, err := admin.CoreV1().ServiceAccounts(ns).CreateToken(ctx, account, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](7200)},
 	}, create)
 	require.NoError(t, err)
@@ -112,18 +117,30 @@ func startTraefikWith(t *testing.T, cp *kubeapi.ControlPlane, values map[string]
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.crt")
 	require.NoError(t, os.WriteFile(caFile, cp.Config().CAData, 0o600))
-	ports := map[string]int{"web": freePort(t), "websecure": freePort(t), "traefik": freePort(t)}
-	args := chartArgs(t, values, ports)
-	args = append(args,
-		"--providers.kubernetesingress.endpoint="+cp.Config().Host,
-		"--providers.kubernetesingress.token="+token.Status.Token,
-		"--providers.kubernetesingress.certauthfilepath="+caFile,
-		"--api.insecure=true", "--api.dashboard=false",
-		"--log.level=INFO",
-	)
-	if len(o.namespaces) > 0 {
-		args = append(args, "--providers.kubernetesingress.namespaces="+strings.Join(o.namespaces, ","))
+	// The entry points listen at the container ports the chart gives them, as in the pod:
+	// Traefik's Gateway provider maps a listener to the entry point whose address ends in the
+	// listener's port. Each Traefik has a loopback address of its own, so that they can share
+	// those ports.
+	host := nextTraefikHost()
+	ports := map[string]int{"traefik": 9000}
+	for name, ep := range object(t, values["ports"]) {
+		ports[name] = int(number(t, object(t, ep)["port"]))
 	}
+	args := chartArgs(t, values, host, ports)
+	providers := []string{"kubernetesingress"}
+	if gatewayEnabled(values) {
+		providers = append(providers, "kubernetesgateway")
+	}
+	for _, p := range providers {
+		args = append(args,
+			"--providers."+p+".endpoint="+cp.Config().Host,
+			"--providers."+p+".token="+token.Status.Token,
+			"--providers."+p+".certauthfilepath="+caFile)
+		if len(o.namespaces) > 0 {
+			args = append(args, "--providers."+p+".namespaces="+strings.Join(o.namespaces, ","))
+		}
+	}
+	args = append(args, "--api.insecure=true", "--api.dashboard=false", "--log.level=INFO")
 	var env []string
 	if o.podNetwork != "" {
 		// Traefik's backend transport takes its proxy from the environment (Go's
@@ -131,8 +148,8 @@ func startTraefikWith(t *testing.T, cp *kubeapi.ControlPlane, values map[string]
 		// The API server, on loopback and over HTTPS, is never proxied.
 		env = []string{"HTTP_PROXY=" + o.podNetwork, "NO_PROXY=127.0.0.1,localhost"}
 	}
-	logPath := runTraefikWith(t, bin, dir, args, env)
-	tr := &traefik{api: fmt.Sprintf("http://127.0.0.1:%d", ports["traefik"]), ports: ports, log: logPath}
+	logPath, stop := runTraefikWith(t, bin, dir, args, env)
+	tr := &traefik{api: fmt.Sprintf("http://%s:%d", host, ports["traefik"]), host: host, ports: ports, log: logPath, stop: stop}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(tr.api + "/ping")
 		if err != nil {
@@ -149,23 +166,32 @@ func startTraefikWith(t *testing.T, cp *kubeapi.ControlPlane, values map[string]
 // redirection and trusted forwarding addresses; ping on the traefik entry point; the
 // kubernetesIngress provider publishing the load balancer's name. Addresses are the given
 // loopback ports instead of the pod's.
-func chartArgs(t *testing.T, values map[string]any, ports map[string]int) []string {
+func chartArgs(t *testing.T, values map[string]any, host string, ports map[string]int) []string {
 	t.Helper()
-	args := entryPointArgs(t, values, ports)
+	args := entryPointArgs(t, values, host, ports)
 	if get(values, "providers", "kubernetesIngress", "enabled") == true {
 		args = append(args, "--providers.kubernetesingress=true")
 		if h, ok := get(values, "providers", "kubernetesIngress", "ingressEndpoint", "hostname").(string); ok && h != "" {
 			args = append(args, "--providers.kubernetesingress.ingressendpoint.hostname="+h)
 		}
 	}
+	if gatewayEnabled(values) {
+		args = append(args, "--providers.kubernetesgateway=true")
+		if h, ok := get(values, "providers", "kubernetesGateway", "statusAddress", "hostname").(string); ok && h != "" {
+			args = append(args, "--providers.kubernetesgateway.statusaddress.hostname="+h)
+		}
+		// The chart renders the status address of its own Service only with that Service,
+		// which the program disables.
+		require.NotEqual(t, true, get(values, "service", "enabled"), "the program declares the entry Service itself")
+	}
 	require.NotEqual(t, true, get(values, "providers", "kubernetesCRD", "enabled"), "the program enables no CRD provider")
 	return args
 }
 
 // entryPointArgs are the chart's flags for the entry points (chartArgs without the providers).
-func entryPointArgs(t *testing.T, values map[string]any, ports map[string]int) []string {
+func entryPointArgs(t *testing.T, values map[string]any, host string, ports map[string]int) []string {
 	t.Helper()
-	args := []string{fmt.Sprintf("--entryPoints.traefik.address=127.0.0.1:%d/tcp", ports["traefik"]), "--ping=true"}
+	args := []string{fmt.Sprintf("--entryPoints.traefik.address=%s:%d/tcp", host, ports["traefik"]), "--ping=true"}
 	entryPoints := object(t, values["ports"])
 	names := make([]string, 0, len(entryPoints))
 	for name := range entryPoints {
@@ -174,7 +200,7 @@ func entryPointArgs(t *testing.T, values map[string]any, ports map[string]int) [
 	sort.Strings(names)
 	for _, name := range names {
 		ep := object(t, entryPoints[name])
-		args = append(args, fmt.Sprintf("--entryPoints.%s.address=127.0.0.1:%d/tcp", name, ports[name]))
+		args = append(args, fmt.Sprintf("--entryPoints.%s.address=%s:%d/tcp", name, host, ports[name]))
 		if r, ok := get(ep, "http", "redirections", "entryPoint").(map[string]any); ok {
 			to := object(t, entryPoints[fmt.Sprint(r["to"])])
 			args = append(args,
@@ -193,8 +219,15 @@ func entryPointArgs(t *testing.T, values map[string]any, ports map[string]int) [
 	return args
 }
 
-// routers are the HTTP routers Traefik built, by rule, with their status.
+// routers are the HTTP routers Traefik built from Ingresses, by rule, with their status.
 func (tr *traefik) routers(t *testing.T) map[string]string {
+	t.Helper()
+	return tr.routersOf(t, "kubernetes")
+}
+
+// routersOf are the HTTP routers Traefik built from a provider's objects (kubernetes: the
+// Ingresses; kubernetesgateway: the HTTPRoutes), by rule, with their status.
+func (tr *traefik) routersOf(t *testing.T, provider string) map[string]string {
 	t.Helper()
 	resp, err := http.Get(tr.api + "/api/http/routers")
 	require.NoError(t, err)
@@ -206,7 +239,7 @@ func (tr *traefik) routers(t *testing.T) map[string]string {
 	require.NoError(t, json.Unmarshal(body, &routers), "%s", body)
 	out := map[string]string{}
 	for _, r := range routers {
-		if r.Provider == "kubernetes" {
+		if r.Provider == provider {
 			out[r.Rule] = r.Status
 		}
 	}
@@ -233,11 +266,13 @@ func tail(s string, n int) string {
 // the process ends with the test, and a failed test shows the log's last lines.
 func runTraefik(t *testing.T, bin, dir string, args []string) string {
 	t.Helper()
-	return runTraefikWith(t, bin, dir, args, nil)
+	logPath, _ := runTraefikWith(t, bin, dir, args, nil)
+	return logPath
 }
 
-// runTraefikWith is runTraefik with variables added to the process's environment.
-func runTraefikWith(t *testing.T, bin, dir string, args, env []string) string {
+// runTraefikWith is runTraefik with variables added to the process's environment; it also
+// returns what ends the process early.
+func runTraefikWith(t *testing.T, bin, dir string, args, env []string) (string, func()) {
 	t.Helper()
 	logPath := filepath.Join(dir, "traefik.log")
 	logFile, err := os.Create(logPath)
@@ -248,14 +283,48 @@ func runTraefikWith(t *testing.T, bin, dir string, args, env []string) string {
 	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(t, cmd.Start())
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		stop()
 		logFile.Close()
 		if t.Failed() {
 			data, _ := os.ReadFile(logPath)
 			t.Logf("traefik log:\n%s", tail(string(data), 40))
 		}
 	})
-	return logPath
+	return logPath, stop
+}
+
+// traefikHosts hands each Traefik of the test binary a loopback address of its own.
+var traefikHosts atomic.Int32
+
+func nextTraefikHost() string {
+	n := traefikHosts.Add(1)
+	return fmt.Sprintf("127.77.%d.%d", n/250, 1+n%250)
+}
+
+// gatewayEnabled: the values run Traefik's kubernetesGateway provider.
+func gatewayEnabled(values map[string]any) bool {
+	return get(values, "providers", "kubernetesGateway", "enabled") == true
+}
+
+// gatewayRules are what the chart's ClusterRole adds for the kubernetesGateway provider
+// (templates/rbac/clusterrole.yaml of chart 41.3.0), none without it.
+func gatewayRules(values map[string]any) []rbacv1.PolicyRule {
+	if !gatewayEnabled(values) {
+		return nil
+	}
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"list", "watch"}},
+		{APIGroups: []string{ingress.GatewayAPIGroup}, Resources: []string{"backendtlspolicies", "gatewayclasses", "gateways", "grpcroutes", "httproutes", "referencegrants", "tcproutes", "tlsroutes"},
+			Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{ingress.GatewayAPIGroup}, Resources: []string{"backendtlspolicies/status", "gatewayclasses/status", "gateways/status", "grpcroutes/status", "httproutes/status", "tcproutes/status", "tlsroutes/status"},
+			Verbs: []string{"update"}},
+	}
 }
