@@ -11,9 +11,11 @@
 //     health-check port;
 //  5. controller: the nodes holding a ready endpoint of the controller's entry Service are
 //     exactly the healthy targets (externalTrafficPolicy Local, healthCheckNodePort);
-//  6. ingress: the host's Ingress is claimed by the controller and admitted, its Service has
-//     ready endpoints, its Deployment is available and its PodDisruptionBudget allows a
-//     disruption;
+//  6. ingress: the host's Ingress is claimed by the controller and admitted, or, for a stack
+//     that routes through the Gateway API, the platform's Gateway is accepted and programmed,
+//     with a listener for the host, and the host's HTTPRoute is accepted by that Gateway with
+//     its references resolved; the Service behind it has ready endpoints, its Deployment is
+//     available and its PodDisruptionBudget allows a disruption;
 //  7. http: GET of the host's URL through the load balancer answers 200 with the app's page.
 //
 // It reads AWS (Route 53, ACM, Elastic Load Balancing, EC2) and the cluster, and changes
@@ -127,6 +129,11 @@ type walk struct {
 	kubeErr error
 	ctrl    *controllerState
 	ctrlErr error
+
+	// The platform's Gateway in gateway routing, read once for every host.
+	gatewayRead bool
+	gateway     *gatewayObject
+	gatewayErr  error
 
 	// The node security group's verdict, read once for every host.
 	nodeSGRead     bool

@@ -11,13 +11,19 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/outside-in/outside-in/ingress"
 )
 
 // ingressHop checks the host's side of the cluster: the Ingress for the host, claimed by the
 // controller's class and admitted (its status names the load balancer); the Service it routes
 // to with ready endpoints; the Deployment behind the Service available; a PodDisruptionBudget
-// that allows a disruption.
+// that allows a disruption. A stack that routes through the Gateway API has its Gateway and
+// HTTPRoute in place of the Ingress (gatewayHop).
 func (w *walk) ingressHop(ctx context.Context, h host) Hop {
+	if w.t.routing == ingress.RoutingGateway {
+		return w.gatewayHop(ctx, h)
+	}
 	if w.kubeErr != nil {
 		return kubeFailure(HopIngress, w.kubeErr)
 	}
@@ -62,10 +68,18 @@ func (w *walk) ingressHop(ctx context.Context, h host) Hop {
 		return failed(HopIngress, append(ev, "its rule for the host has no Service backend"), "the Ingress routes the host to no Service",
 			"run `pulumi up --refresh` to restore the app's Ingress")
 	}
-	svc, err := c.CoreV1().Services(ns).Get(ctx, backend.Name, metav1.GetOptions{})
+	return w.backendHop(ctx, ev, ns, backend.Name, "Ingress")
+}
+
+// backendHop continues the ingress hop behind the host's route (an Ingress or an HTTPRoute,
+// named by kind): the Service it sends to with ready endpoints, the Deployment behind the
+// Service available, a PodDisruptionBudget that allows a disruption.
+func (w *walk) backendHop(ctx context.Context, ev []string, ns, service, kind string) Hop {
+	c := w.kube.c
+	svc, err := c.CoreV1().Services(ns).Get(ctx, service, metav1.GetOptions{})
 	if err != nil {
-		return failed(HopIngress, append(ev, fmt.Sprintf("Service %s/%s: %v", ns, backend.Name, err)),
-			"the Service the Ingress routes to is missing", "run `pulumi up` to restore the app's Service")
+		return failed(HopIngress, append(ev, fmt.Sprintf("Service %s/%s: %v", ns, service, err)),
+			"the Service the "+kind+" routes to is missing", "run `pulumi up` to restore the app's Service")
 	}
 	readyEndpoints, total, err := w.kube.endpoints(ctx, ns, svc.Name)
 	if err != nil {

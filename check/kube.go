@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -17,6 +18,8 @@ import (
 
 type kubeClient struct {
 	c kubernetes.Interface
+	// dyn reads the Gateway API's objects, which have no typed client here.
+	dyn dynamic.Interface
 }
 
 func newKubeClient(t target, opts Options) (*kubeClient, error) {
@@ -38,7 +41,11 @@ func newKubeClient(t target, opts Options) (*kubeClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("a Kubernetes client for %s: %w", cfg.Host, err)
 	}
-	return &kubeClient{c: c}, nil
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("a Kubernetes client for %s: %w", cfg.Host, err)
+	}
+	return &kubeClient{c: c, dyn: dyn}, nil
 }
 
 // controllerState is the cluster's side of the targets: the entry Service, and on which nodes
@@ -110,7 +117,7 @@ func kubeFailure(hop string, err error) Hop {
 	cause := "the check could not read the cluster (its API endpoint admits only adminCidrs, or the credentials cannot read)"
 	var status interface{ Status() metav1.Status }
 	if errors.As(err, &status) && status.Status().Reason == metav1.StatusReasonForbidden {
-		cause = "the credentials may not read what the check needs (nodes, Services, EndpointSlices, Ingresses, Deployments, PodDisruptionBudgets)"
+		cause = "the credentials may not read what the check needs (nodes, Services, EndpointSlices, Ingresses or the Gateway and HTTPRoutes, Deployments, PodDisruptionBudgets)"
 	}
 	return failed(hop, []string{err.Error()}, cause,
 		"run from an address in adminCidrs with a role that has AmazonEKSAdminViewPolicy in the cluster (the platform's ciReadOnlyRoleArn), or a kubeconfig that reads everything")

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/outside-in/outside-in/ingress"
 )
 
 // Stack outputs the check reads (README, "Outputs").
@@ -22,9 +24,12 @@ const (
 	outIngressClass        = "ingressClass"
 	outControllerNamespace = "controllerNamespace"
 	outNamespace           = "namespace"
-	outEnvironment         = "environment"
-	outPlatformStack       = "platformStack"
-	outClusterName         = "clusterName"
+	// outRouting is how the controller reaches the apps: ingress or gateway. A stack that
+	// predates the Gateway API does not export it, and routes through Ingresses.
+	outRouting       = "routing"
+	outEnvironment   = "environment"
+	outPlatformStack = "platformStack"
+	outClusterName   = "clusterName"
 	// Outputs read when a stack exports them; without them the check derives what it can.
 	outRegion       = "region"
 	outAllowedCidrs = "allowedCidrs"
@@ -57,6 +62,7 @@ type target struct {
 	namespace       string // "" looks in every namespace
 	ingressClass    string
 	controllerNS    string
+	routing         ingress.Routing
 }
 
 // host is one app's hostname and where its record is.
@@ -106,6 +112,13 @@ func environmentTarget(env, platform map[string]any) (target, error) {
 	}
 	t.stack = str(env, outEnvironment)
 	t.namespace = str(env, outNamespace)
+	// An environment routes as its platform did when it was last deployed: its own output,
+	// when it exports one, says how its objects are, even while the platform switches.
+	if _, ok := env[outRouting]; ok {
+		if t.routing, err = routingOf(env); err != nil {
+			return t, fmt.Errorf("environment outputs: %w", err)
+		}
+	}
 	// The platform's admin kubeconfig reads nodes and the controller's namespace, which the
 	// environments group may not; the environments kubeconfig is the fallback.
 	t.kubeconfig = str(platform, outKubeconfig)
@@ -119,7 +132,12 @@ var errNoURLs = errors.New("no urls output: nothing to check (is this an outside
 
 // common reads the outputs every stack with a load balancer has.
 func common(out map[string]any) (target, error) {
+	routing, err := routingOf(out)
+	if err != nil {
+		return target{}, err
+	}
 	t := target{
+		routing:         routing,
 		loadBalancerDNS: str(out, outLoadBalancerDNSName),
 		zoneID:          str(out, outZoneID),
 		nameServers:     strs(out, outNameServers),
@@ -147,6 +165,18 @@ func common(out map[string]any) (target, error) {
 	hosts, err := hostsOf(out)
 	t.hosts = hosts
 	return t, err
+}
+
+// routingOf reads the routing output: ingress when there is none.
+func routingOf(out map[string]any) (ingress.Routing, error) {
+	switch r := ingress.Routing(str(out, outRouting)); r {
+	case "":
+		return ingress.RoutingIngress, nil
+	case ingress.RoutingIngress, ingress.RoutingGateway:
+		return r, nil
+	default:
+		return "", fmt.Errorf("%s = %q: the check knows %s and %s", outRouting, r, ingress.RoutingIngress, ingress.RoutingGateway)
+	}
 }
 
 // hostsOf reads the urls output: app name → URL.

@@ -19,6 +19,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -41,6 +42,7 @@ type world struct {
 	aws     aws.Config
 	seeded  *seeded
 	kube    kubernetes.Interface
+	dyn     dynamic.Interface
 	dns     *dnsServer
 	ca      *testCA
 	web     *webServer
@@ -58,9 +60,19 @@ func repoRoot() string { p, _ := filepath.Abs(".."); return p }
 
 func runPlan(t *testing.T, stack string, platform *plan.Result) *plan.Result {
 	t.Helper()
-	s, err := plan.LoadStackNamed(filepath.Join(repoRoot(), "Pulumi.yaml"), filepath.Join(repoRoot(), "Pulumi."+stack+".yaml"), stack)
+	return runPlanAs(t, stack, stack, platform, nil)
+}
+
+// runPlanAs plans the stack file of stack under another stack name (the names of what the
+// seeder makes in moto derive from it), with keys of config set over the file's.
+func runPlanAs(t *testing.T, stack, name string, platform *plan.Result, config map[string]string) *plan.Result {
+	t.Helper()
+	s, err := plan.LoadStackNamed(filepath.Join(repoRoot(), "Pulumi.yaml"), filepath.Join(repoRoot(), "Pulumi."+stack+".yaml"), name)
 	if err != nil {
 		t.Fatalf("loading stack %s: %v", stack, err)
+	}
+	for k, v := range config {
+		s.Config[k] = v
 	}
 	res, err := plan.Run(s, plan.Options{Platform: platform})
 	if err != nil {
@@ -80,6 +92,7 @@ func newWorld(t *testing.T, res *plan.Result, prefix string) *world {
 	w.seeded = seed(t, ctx, w.aws, res, w.ca)
 	srv := kubeapi.Start(t)
 	w.kube = srv.Clientset()
+	w.dyn = dynamic.NewForConfigOrDie(srv.Config())
 	w.outputs = w.seeded.outputs(res)
 	w.outputs["kubeconfig"] = kubeconfigOf(t, srv)
 	if prefix != "" {
@@ -119,7 +132,8 @@ func (w *world) addHosts(outputs map[string]any) {
 }
 
 // deployObjects applies every Kubernetes object of the plan, then writes what the controllers
-// of a real cluster would: Ingress status, ready endpoints, available Deployments, PDB status.
+// of a real cluster would: Ingress, Gateway and HTTPRoute status, ready endpoints, available
+// Deployments, PDB status.
 func (w *world) deployObjects(ctx context.Context, res *plan.Result) {
 	t := w.t
 	objs, err := res.KubernetesObjects()
@@ -135,6 +149,9 @@ func (w *world) deployObjects(ctx context.Context, res *plan.Result) {
 		if u.GetNamespace() == "traefik" {
 			u.SetNamespace(w.controllerNS)
 		}
+		if u.GetKind() == "HTTPRoute" {
+			w.renameParents(u)
+		}
 		if err := srv.Apply(ctx, u); err != nil {
 			t.Fatalf("applying the plan's objects: %v", err)
 		}
@@ -145,6 +162,10 @@ func (w *world) deployObjects(ctx context.Context, res *plan.Result) {
 		switch u.GetKind() {
 		case "Ingress":
 			w.admitIngress(ctx, u.GetNamespace(), u.GetName())
+		case "Gateway":
+			w.programGateway(ctx, u.GetNamespace(), u.GetName())
+		case "HTTPRoute":
+			w.acceptRoute(ctx, u.GetNamespace(), u.GetName())
 		case "Deployment":
 			w.setAvailable(ctx, u.GetNamespace(), u.GetName(), true)
 		case "PodDisruptionBudget":
