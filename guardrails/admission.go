@@ -2,7 +2,6 @@ package guardrails
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -70,7 +69,8 @@ var writes = []string{"CREATE", "UPDATE", "DELETE"}
 // is the RBAC half): writes only inside environment namespaces; namespaces only named env-*
 // and enforcing Pod Security restricted, their labels kept; Services only of type ClusterIP
 // without external IPs; Ingresses only of the platform's class, for hosts
-// `<app>-<env>.<envDomain>` of the environment's own name, of bounded size; its quota and limits
+// `<app>-<env>.<envDomain>` of the environment's own name, of bounded size; HTTPRoutes only for
+// such hosts, attached to the platform's Gateway, to its own Services, of bounded size; its quota and limits
 // at most the platform's, never deleted; no Deployment before the quota exists; pods at the
 // environments' priority, placed by the scheduler away from the platform's nodes and pods;
 // disruption budgets that always allow an eviction; and no finalizers.
@@ -133,6 +133,7 @@ func EnvironmentPolicies(p Platform) []AdmissionPolicy {
 			},
 		},
 		ingressPolicy(p),
+		routePolicy(p),
 		quotaPolicy(),
 		workloadsPolicy(),
 		budgetsPolicy(),
@@ -150,21 +151,15 @@ func EnvironmentPolicies(p Platform) []AdmissionPolicy {
 }
 
 // ingressPolicy confines an environment's Ingresses to the platform's class and to hosts of its
-// own: one label under envDomain, `<app>-<env>` where <env> is its namespace without the prefix
-// and <app> has no dash (program's app names in environments have none), so that no environment
-// can claim a platform host or another environment's.
+// own (environmentHostVariables): one label under envDomain, `<app>-<env>`, so that no
+// environment can claim a platform host or another environment's.
 func ingressPolicy(p Platform) AdmissionPolicy {
-	host := "'^[a-z0-9]+-' + variables.env + '\\\\." + celString(regexp.QuoteMeta(p.EnvDomain)) + "$'"
 	return AdmissionPolicy{
 		Name:           "outside-in-environments-ingresses",
 		Why:            "environments publish only their own hosts under envDomain, through the platform's controller",
 		InEnvironments: true,
 		Match:          []Match{{Groups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Operations: []string{"CREATE", "UPDATE"}}},
-		Variables: []Variable{
-			// InEnvironments: the namespace has the prefix whenever this runs.
-			{"env", "request.namespace.substring(" + fmt.Sprint(len(NamespacePrefix)) + ")"},
-			{"host", host},
-		},
+		Variables:      environmentHostVariables(p),
 		Validations: []Validation{
 			{
 				Expression: "has(object.spec.ingressClassName) && object.spec.ingressClassName == " + fmt.Sprintf("%q", p.IngressClass),

@@ -22,14 +22,17 @@ type Rule struct {
 //
 // The reads are exactly those pulumi-kubernetes' awaits make (provider/v4 pkg/await: a
 // Deployment watches its ReplicaSets, Pods and PersistentVolumeClaims, a Service and an
-// Ingress their Services and Endpoints, every await the core Events of its namespace) and
-// those `env check` makes (EndpointSlices).
+// Ingress their Services and Endpoints, an HTTPRoute's pulumi.com/waitFor await the route
+// itself, every await the core Events of its namespace) and those `env check` makes
+// (EndpointSlices). Of the Gateway API the group gets HTTPRoutes and nothing else
+// (GatewayAPIGroup says why).
 var EnvironmentsRules = []Rule{
 	{[]string{""}, []string{"namespaces"}, manageVerbs, "env up makes the environment's namespace; env down deletes it"},
 	{[]string{""}, []string{"configmaps", "services", "resourcequotas", "limitranges"}, manageVerbs, "the environment's objects"},
 	{[]string{"apps"}, []string{"deployments"}, manageVerbs, "the apps"},
 	{[]string{"policy"}, []string{"poddisruptionbudgets"}, manageVerbs, "the apps' disruption budgets"},
 	{[]string{"networking.k8s.io"}, []string{"ingresses", "networkpolicies"}, manageVerbs, "routes and network policies"},
+	{[]string{GatewayAPIGroup}, []string{"httproutes"}, manageVerbs, "routes on a platform that routes by the Gateway API; the route's await reads the route itself"},
 	{[]string{"apps"}, []string{"replicasets"}, readVerbs, "the Deployment await"},
 	{[]string{""}, []string{"pods", "persistentvolumeclaims"}, readVerbs, "the Deployment await"},
 	{[]string{""}, []string{"endpoints"}, readVerbs, "the Service and Ingress awaits"},
@@ -52,12 +55,14 @@ var (
 	// nor open a port on the nodes.
 	//
 	// Object counts are sized for 20 apps (services: 20), each with one ConfigMap, Deployment,
-	// Service, PodDisruptionBudget, NetworkPolicy and Ingress, what the App component makes;
-	// ConfigMaps and NetworkPolicies have 5 more for the namespace's own (kube-root-ca.crt, the
-	// default-deny policy) and a few of the environment's. They bound what one environment
-	// keeps in the cluster's datastore (EKS: 8 GiB; k3s: its server's 10 GiB volume; a
-	// ConfigMap holds at most 1 MiB, so 25 of them at most 25 MiB) and in the controller's
-	// configuration (with EnvironmentIngressRules and EnvironmentIngressPaths).
+	// Service, PodDisruptionBudget, NetworkPolicy and Ingress or HTTPRoute (by the platform's
+	// routing), what the App component makes; ConfigMaps and NetworkPolicies have 5 more for the
+	// namespace's own (kube-root-ca.crt, the default-deny policy) and a few of the environment's.
+	// They bound what one environment keeps in the cluster's datastore (EKS: 8 GiB; k3s: its
+	// server's 10 GiB volume; a ConfigMap holds at most 1 MiB, so 25 of them at most 25 MiB) and
+	// in the controller's configuration (with the bounds of one Ingress, EnvironmentIngressRules
+	// and EnvironmentIngressPaths, and of one HTTPRoute, EnvironmentRouteRules and
+	// EnvironmentRouteMatches).
 	EnvironmentQuota = map[string]string{
 		"requests.cpu":    "2",
 		"requests.memory": "2Gi",
@@ -79,11 +84,12 @@ var (
 		"services.nodeports":         "0",
 		// ReplicaSets are not counted (a quota on them would stop a rollout at its limit):
 		// each Deployment keeps at most EnvironmentRevisionHistory old ones.
-		"count/configmaps":                        "25",
-		"count/deployments.apps":                  "20",
-		"count/ingresses.networking.k8s.io":       "20",
-		"count/networkpolicies.networking.k8s.io": "25",
-		"count/poddisruptionbudgets.policy":       "20",
+		"count/configmaps":                           "25",
+		"count/deployments.apps":                     "20",
+		"count/ingresses.networking.k8s.io":          "20",
+		"count/httproutes.gateway.networking.k8s.io": "20",
+		"count/networkpolicies.networking.k8s.io":    "25",
+		"count/poddisruptionbudgets.policy":          "20",
 	}
 	// EnvironmentDefaultRequests and EnvironmentDefaultLimits are the LimitRange's container
 	// defaults, for containers that state none (the quota needs every pod to state them).
@@ -121,6 +127,9 @@ type Platform struct {
 	EnvDomain string
 	// IngressClass is the platform's ingress class, the only one an environment may use.
 	IngressClass string
+	// GatewayNamespace and GatewayName name the platform's Gateway, the only parent an
+	// environment's HTTPRoute may attach to.
+	GatewayNamespace, GatewayName string
 }
 
 // NamespacePrefix starts every environment namespace; the policies confine the group to them.

@@ -53,11 +53,12 @@ func TestEnvironmentLimitsHoldTheirFigures(t *testing.T) {
 	assert.Equal(t, q(EnvironmentQuota["requests.memory"]).Value(), q(EnvironmentQuota["requests.ephemeral-storage"]).Value())
 
 	apps := q(EnvironmentQuota["services"]).Value()
-	for _, perApp := range []string{"count/deployments.apps", "count/ingresses.networking.k8s.io", "count/poddisruptionbudgets.policy"} {
+	for _, perApp := range []string{"count/deployments.apps", "count/ingresses.networking.k8s.io", "count/httproutes.gateway.networking.k8s.io", "count/poddisruptionbudgets.policy"} {
 		assert.Equal(t, apps, q(EnvironmentQuota[perApp]).Value(), "%s: one per app", perApp)
 	}
 	for _, withNamespaceOwn := range []string{"count/configmaps", "count/networkpolicies.networking.k8s.io"} {
 		assert.Greater(t, q(EnvironmentQuota[withNamespaceOwn]).Value(), apps, "%s: one per app and the namespace's own", withNamespaceOwn)
 	}
 	assert.Equal(t, int64(320), apps*EnvironmentIngressRules*EnvironmentIngressPaths, "routers one environment can give the controller")
+	assert.Equal(t, int64(320), apps*EnvironmentRouteRules*EnvironmentRouteMatches, "routers one environment's HTTPRoutes can give the controller")
 }

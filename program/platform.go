@@ -61,7 +61,10 @@ type GitHubAccess struct {
 // nothing else. shared are the stack's outputs that an environment's check reads too.
 func exportPlatform(ctx *pulumi.Context, cfg Config, facts Facts, k8s *cluster.Result, shared pulumi.Map, ci ciRoles) error {
 	if _, err := guardrails.NewEnvironments(ctx, "environments", guardrails.EnvironmentsArgs{
-		Platform: guardrails.Platform{EnvDomain: cfg.EnvDomain, IngressClass: ingress.IngressClass},
+		Platform: guardrails.Platform{
+			EnvDomain: cfg.EnvDomain, IngressClass: ingress.IngressClass,
+			GatewayNamespace: ingress.GatewayNamespace, GatewayName: ingress.GatewayName,
+		},
 		Provider: k8s.Provider,
 		Ready:    k8s.Ready,
 	}); err != nil {

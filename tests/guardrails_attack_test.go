@@ -159,7 +159,13 @@ func environmentAttacks(envDomain string) []attack {
 	}
 	rows = append(rows, secretReads(ns)...)
 	rows = append(rows, isolationAttacks(ns, host)...)
-	return append(rows, []attack{
+	for _, h := range foreignHosts(host, envDomain) {
+		rows = append(rows, attack{"an Ingress for " + h.host + " (" + h.what + ")", false, "every rule needs a host <app>-pr-42." + envDomain, func(ctx context.Context, c kubernetes.Interface) error {
+			_, err := c.NetworkingV1().Ingresses(ns).Create(ctx, ingressFor(ns, "grab", "traefik", h.host), create)
+			return err
+		}})
+	}
+	rows = append(rows, []attack{
 		{"its app's Deployment", true, "", func(ctx context.Context, c kubernetes.Interface) error {
 			_, err := c.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "web", 2, ""), create)
 			return err
@@ -194,18 +200,6 @@ func environmentAttacks(envDomain string) []attack {
 			_, err := c.CoreV1().Services(ns).Create(ctx, service(ns, "web", corev1.ServiceTypeClusterIP), create)
 			return err
 		}},
-		{"an Ingress for the platform's host", false, "every rule needs a host <app>-pr-42." + envDomain, func(ctx context.Context, c kubernetes.Interface) error {
-			_, err := c.NetworkingV1().Ingresses(ns).Create(ctx, ingressFor(ns, "grab", "traefik", "www.platform.example.com"), create)
-			return err
-		}},
-		{"an Ingress for another environment's host", false, "every rule needs a host", func(ctx context.Context, c kubernetes.Interface) error {
-			_, err := c.NetworkingV1().Ingresses(ns).Create(ctx, ingressFor(ns, "grab", "traefik", "web-pr-43."+envDomain), create)
-			return err
-		}},
-		{"an Ingress two labels under envDomain", false, "every rule needs a host", func(ctx context.Context, c kubernetes.Interface) error {
-			_, err := c.NetworkingV1().Ingresses(ns).Create(ctx, ingressFor(ns, "grab", "traefik", "x."+host), create)
-			return err
-		}},
 		{"an Ingress of another ingress class", false, "ingressClassName must be traefik", func(ctx context.Context, c kubernetes.Interface) error {
 			_, err := c.NetworkingV1().Ingresses(ns).Create(ctx, ingressFor(ns, "grab", "other", host), create)
 			return err
@@ -226,6 +220,9 @@ func environmentAttacks(envDomain string) []attack {
 			_, err := c.NetworkingV1().Ingresses(ns).Create(ctx, ingressFor(ns, "web", "traefik", host), create)
 			return err
 		}},
+	}...)
+	rows = append(rows, routeAttacks(ns, host, envDomain)...)
+	return append(rows, []attack{
 		// What the awaits and env check read.
 		{"list and watch its Pods, ReplicaSets, PVCs, Endpoints, EndpointSlices and Events", true, "", func(ctx context.Context, c kubernetes.Interface) error {
 			list := metav1.ListOptions{}
@@ -328,6 +325,7 @@ func TestEnvironmentsIdentityOnTheControlPlane(t *testing.T) {
 	applyGuardrails(t, cp.Server, objs, c)
 	kube := cp.Clientset()
 	replicas := startController(t, cp, kube, controllerStandIn(t, res))
+	waitQuotaCounts(t, kube, "count/httproutes."+guardrails.GatewayAPIGroup)
 
 	const ns = "env-pr-42"
 	rows := environmentAttacks(envDomain)

@@ -31,9 +31,12 @@ import (
 // applyGuardrails applies, as the administrator, the platform stack's ClusterRole and binding,
 // its admission policies and bindings and its PriorityClasses, and waits until the API server enforces the
 // policies to probe, a member of the environments group (it reads them through an informer).
+// The Gateway API's CRDs are installed first: the guardrails judge HTTPRoutes, which a server
+// serves once a platform routes by the Gateway API, and their probe needs the kind.
 func applyGuardrails(t *testing.T, srv *kubeapi.Server, platformObjects []map[string]any, probe kubernetes.Interface) {
 	t.Helper()
 	ctx := t.Context()
+	installGatewayAPI(t, srv)
 	n := 0
 	for _, o := range platformObjects {
 		switch o["kind"] {
@@ -71,6 +74,9 @@ func applyGuardrails(t *testing.T, srv *kubeapi.Server, platformObjects []map[st
 		"ingresses": func() error {
 			_, err := probe.NetworkingV1().Ingresses("env-probe").Create(ctx, ingressFor("env-probe", "p", "other", "x.example.com"), dry)
 			return err
+		},
+		"routes": func() error {
+			return createGatewayAPI(ctx, probe, "v1", "httproutes", "env-probe", httpRoute("p", []string{"x.example.com"}), dry)
 		},
 		"quota": func() error {
 			_, err := probe.CoreV1().ResourceQuotas("env-probe").Create(ctx, quota("env-probe", withQuota(map[string]string{"pods": "1000"})), dry)

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -176,6 +177,16 @@ func fillToQuota(t *testing.T, c, admin kubernetes.Interface, ns, envDomain stri
 		}, func() int {
 			l, err := admin.NetworkingV1().Ingresses(ns).List(ctx, metav1.ListOptions{})
 			require.NoError(t, err)
+			return len(l.Items)
+		}},
+		{"count/httproutes.gateway.networking.k8s.io", func(i int) error {
+			host := fmt.Sprintf("%s-%s.%s", name(i), strings.TrimPrefix(ns, guardrails.NamespacePrefix), envDomain)
+			return createGatewayAPI(ctx, c, "v1", "httproutes", ns, httpRoute(name(i), []string{host}), create)
+		}, func() int {
+			body, err := admin.Discovery().RESTClient().Get().AbsPath(gatewayAPIPath("v1", "httproutes", ns)).DoRaw(ctx)
+			require.NoError(t, err)
+			var l struct{ Items []any }
+			require.NoError(t, json.Unmarshal(body, &l))
 			return len(l.Items)
 		}},
 		{"count/deployments.apps", func(i int) error {
