@@ -44,9 +44,10 @@ func NewEnvironments(ctx *pulumi.Context, name string, args EnvironmentsArgs, op
 	var rules rbacv1.PolicyRuleArray
 	for _, r := range EnvironmentsRules {
 		rules = append(rules, &rbacv1.PolicyRuleArgs{
-			ApiGroups: pulumi.ToStringArray(r.Groups),
-			Resources: pulumi.ToStringArray(r.Resources),
-			Verbs:     pulumi.ToStringArray(r.Verbs),
+			ApiGroups:     pulumi.ToStringArray(r.Groups),
+			Resources:     pulumi.ToStringArray(r.Resources),
+			Verbs:         pulumi.ToStringArray(r.Verbs),
+			ResourceNames: pulumi.ToStringArray(r.ResourceNames),
 		})
 	}
 	role, err := rbacv1.NewClusterRole(ctx, naming.Child(name, "role"), &rbacv1.ClusterRoleArgs{

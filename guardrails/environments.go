@@ -1,6 +1,9 @@
 package guardrails
 
-import "github.com/outside-in/outside-in/internal/envname"
+import (
+	"github.com/outside-in/outside-in/ingress"
+	"github.com/outside-in/outside-in/internal/envname"
+)
 
 // EnvironmentsGroup is the Kubernetes group of environment stacks: the CI environments role's
 // access entry puts it there on EKS, and the environments' client certificate names it on k3s.
@@ -11,6 +14,9 @@ type Rule struct {
 	Groups, Resources, Verbs []string
 	// Why says which step of env up, an update, env down or env check needs it.
 	Why string
+	// ResourceNames, when set, limits the rule to objects of these names (only for get and
+	// the other verbs that name one object).
+	ResourceNames []string
 }
 
 // EnvironmentsRules are the RBAC half of what an environment stack may do in the platform's
@@ -24,20 +30,21 @@ type Rule struct {
 // Deployment watches its ReplicaSets, Pods and PersistentVolumeClaims, a Service and an
 // Ingress their Services and Endpoints, an HTTPRoute's pulumi.com/waitFor await the route
 // itself, every await the core Events of its namespace) and those `env check` makes
-// (EndpointSlices). Of the Gateway API the group gets HTTPRoutes and nothing else
-// (GatewayAPIGroup says why).
+// (EndpointSlices). Of the Gateway API the group gets HTTPRoutes, and a get of the platform's
+// Gateway alone (GatewayAPIGroup says why).
 var EnvironmentsRules = []Rule{
-	{[]string{""}, []string{"namespaces"}, manageVerbs, "env up makes the environment's namespace; env down deletes it"},
-	{[]string{""}, []string{"configmaps", "services", "resourcequotas", "limitranges"}, manageVerbs, "the environment's objects"},
-	{[]string{"apps"}, []string{"deployments"}, manageVerbs, "the apps"},
-	{[]string{"policy"}, []string{"poddisruptionbudgets"}, manageVerbs, "the apps' disruption budgets"},
-	{[]string{"networking.k8s.io"}, []string{"ingresses", "networkpolicies"}, manageVerbs, "routes and network policies"},
-	{[]string{GatewayAPIGroup}, []string{"httproutes"}, manageVerbs, "routes on a platform that routes by the Gateway API; the route's await reads the route itself"},
-	{[]string{"apps"}, []string{"replicasets"}, readVerbs, "the Deployment await"},
-	{[]string{""}, []string{"pods", "persistentvolumeclaims"}, readVerbs, "the Deployment await"},
-	{[]string{""}, []string{"endpoints"}, readVerbs, "the Service and Ingress awaits"},
-	{[]string{""}, []string{"events"}, readVerbs, "every await reports its object's events"},
-	{[]string{"discovery.k8s.io"}, []string{"endpointslices"}, readVerbs, "env check: the apps' ready endpoints"},
+	{[]string{""}, []string{"namespaces"}, manageVerbs, "env up makes the environment's namespace; env down deletes it", nil},
+	{[]string{""}, []string{"configmaps", "services", "resourcequotas", "limitranges"}, manageVerbs, "the environment's objects", nil},
+	{[]string{"apps"}, []string{"deployments"}, manageVerbs, "the apps", nil},
+	{[]string{"policy"}, []string{"poddisruptionbudgets"}, manageVerbs, "the apps' disruption budgets", nil},
+	{[]string{"networking.k8s.io"}, []string{"ingresses", "networkpolicies"}, manageVerbs, "routes and network policies", nil},
+	{[]string{GatewayAPIGroup}, []string{"httproutes"}, manageVerbs, "routes on a platform that routes by the Gateway API; the route's await reads the route itself", nil},
+	{[]string{GatewayAPIGroup}, []string{"gateways"}, []string{"get"}, "env check: the conditions of the platform's Gateway, which its routes attach to (that Gateway only: no list, no other)", []string{ingress.GatewayName}},
+	{[]string{"apps"}, []string{"replicasets"}, readVerbs, "the Deployment await", nil},
+	{[]string{""}, []string{"pods", "persistentvolumeclaims"}, readVerbs, "the Deployment await", nil},
+	{[]string{""}, []string{"endpoints"}, readVerbs, "the Service and Ingress awaits", nil},
+	{[]string{""}, []string{"events"}, readVerbs, "every await reports its object's events", nil},
+	{[]string{"discovery.k8s.io"}, []string{"endpointslices"}, readVerbs, "env check: the apps' ready endpoints", nil},
 }
 
 var (

@@ -3,13 +3,15 @@ package guardrails
 import (
 	"fmt"
 	"regexp"
+
+	"github.com/outside-in/outside-in/ingress"
 )
 
 // GatewayAPIGroup is the Gateway API's group. Of its kinds the environments group is granted
 // HTTPRoutes alone: the platform owns the GatewayClass, the Gateway and its listeners, and no
 // environment may grant itself another namespace's objects (ReferenceGrant), add listeners to
 // the Gateway (ListenerSet), or set how the controller reaches a backend (BackendTLSPolicy).
-const GatewayAPIGroup = "gateway.networking.k8s.io"
+const GatewayAPIGroup = ingress.GatewayAPIGroup
 
 // EnvironmentRouteHostnames, EnvironmentRouteRules and EnvironmentRouteMatches bound one
 // HTTPRoute of an environment: at most 4 hostnames and 4 rules of at most 4 matches each.

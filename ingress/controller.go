@@ -81,7 +81,7 @@ func ControllerValues(replicas int, tls bool, trustedForwarders []string, publis
 			"to": "websecure", "scheme": "https", "permanent": true,
 		}}}
 	}
-	return map[string]any{
+	values := map[string]any{
 		"image":           map[string]any{"digest": TraefikDigest, "pullPolicy": "IfNotPresent"},
 		"versionOverride": TraefikVersion,
 		// Above every environment's pods: the scheduler evicts theirs to place the controller,
@@ -103,15 +103,7 @@ func ControllerValues(replicas int, tls bool, trustedForwarders []string, publis
 				"ingressEndpoint": map[string]any{"hostname": publishedHostname},
 			},
 			"kubernetesCRD": map[string]any{"enabled": false},
-			"kubernetesGateway": map[string]any{
-				"enabled":       gatewayAPI,
-				"statusAddress": map[string]any{"hostname": publishedHostname, "service": map[string]any{"enabled": false}},
-			},
 		},
-		// The program declares the GatewayClass and the Gateway itself (gateway.go): the chart's
-		// would admit routes from every namespace.
-		"gateway":      map[string]any{"enabled": false},
-		"gatewayClass": map[string]any{"enabled": false},
 		// The program declares the entry Service itself (see entryService); the chart's own
 		// would be a LoadBalancer Service that a cloud controller could act on.
 		"service":             map[string]any{"enabled": false},
@@ -126,6 +118,20 @@ func ControllerValues(replicas int, tls bool, trustedForwarders []string, publis
 		},
 		"topologySpreadConstraints": spreadConstraints(ControllerSelector),
 	}
+	if gatewayAPI {
+		// Without the Gateway API the values stay what they were before it existed, so that a
+		// stack on Ingresses sees no change of its release.
+		providers := values["providers"].(map[string]any)
+		providers["kubernetesGateway"] = map[string]any{
+			"enabled":       true,
+			"statusAddress": map[string]any{"hostname": publishedHostname, "service": map[string]any{"enabled": false}},
+		}
+		// The program declares the GatewayClass and the Gateway itself (gateway.go): the
+		// chart's would admit routes from every namespace.
+		values["gateway"] = map[string]any{"enabled": false}
+		values["gatewayClass"] = map[string]any{"enabled": false}
+	}
+	return values
 }
 
 // spreadConstraints spread pods over zones (best effort) and nodes (strict, one extra at most),

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -193,6 +194,16 @@ func routeAttacks(ns, host, envDomain string) []attack {
 		}},
 		{"change the platform's Gateway", false, `cannot patch resource "gateways"`, func(ctx context.Context, c kubernetes.Interface) error {
 			return patchGatewayAPI(ctx, c, "gateways", ingress.GatewayNamespace, ingress.GatewayName, `{"spec":{"listeners":[]}}`)
+		}},
+		{"read the platform's Gateway (env check reads its conditions; RBAC lets the request through, the Gateway may not be there)", true, "", func(ctx context.Context, c kubernetes.Interface) error {
+			err := c.Discovery().RESTClient().Get().AbsPath(gatewayAPIPath("v1", "gateways", ingress.GatewayNamespace), ingress.GatewayName).Do(ctx).Error()
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}},
+		{"read another Gateway", false, `cannot get resource "gateways"`, func(ctx context.Context, c kubernetes.Interface) error {
+			return c.Discovery().RESTClient().Get().AbsPath(gatewayAPIPath("v1", "gateways", ingress.GatewayNamespace), "grab").Do(ctx).Error()
 		}},
 		{"list the Gateways", false, `cannot list resource "gateways"`, func(ctx context.Context, c kubernetes.Interface) error {
 			return c.Discovery().RESTClient().Get().AbsPath(gatewayAPIPath("v1", "gateways", "")).Do(ctx).Error()
