@@ -11,15 +11,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/theory/jsonpath"
 	"github.com/stretchr/testify/require"
+	"github.com/theory/jsonpath"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
-	
+
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/offline/kubeapi"
 	"github.com/outside-in/outside-in/offline/plan"

@@ -38,7 +38,7 @@ type traefik struct {
 	host  string         // its loopback address, its own among the tests' Traefiks
 	ports map[string]int // port of each entry point (web, websecure, traefik) at host
 	log   string
-	stop  func()         // ends the process before the test does (a rollout's old pod)
+	stop  func() // ends the process before the test does (a rollout's old pod)
 }
 
 // traefikOptions place a Traefik on a control plane that other platforms share.
