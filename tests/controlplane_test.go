@@ -51,6 +51,9 @@ func TestStacksRunOnTheControlPlane(t *testing.T) {
 	// class, which its platform declares, and the API server refuses a pod whose class is
 	// missing.
 	applyPriorityClasses(t, cp.Server)
+	// The Gateway API's CRDs first too: the quota controller finds a new kind only every 30
+	// seconds, and an environment's quota counts HTTPRoutes (quotaCountsRoutes).
+	installGatewayAPI(t, cp.Server)
 	stacks := shippedStacks(t)
 	stacks = append(stacks, generatedStacks(t)...)
 	for i, s := range stacks {
@@ -114,6 +117,12 @@ func runStack(t *testing.T, cp *kubeapi.ControlPlane, network *podNetwork, s pla
 			namespaces = append(namespaces, nameOf(o))
 		case "Deployment":
 			deployments = append(deployments, ns(o)+"/"+nameOf(o))
+		}
+	}
+	for _, o := range objs {
+		if o["kind"] == "ResourceQuota" {
+			quotaCountsRoutes(t, cp)
+			break
 		}
 	}
 	sort.Slice(objs, func(i, j int) bool { return objs[i]["kind"] == "Namespace" && objs[j]["kind"] != "Namespace" })

@@ -106,3 +106,23 @@ var installed = struct {
 	sync.Mutex
 	on map[*kubeapi.Server]bool
 }{on: map[*kubeapi.Server]bool{}}
+
+// quotaCountsRoutes waits, once per control plane, until its quota controller counts HTTPRoutes
+// (waitQuotaCounts): a quota made before then would not count them until its next resync (five
+// minutes), and the API server refuses every HTTPRoute in its namespace meanwhile. On a real
+// platform the CRDs are there long before an environment's quota.
+func quotaCountsRoutes(t *testing.T, cp *kubeapi.ControlPlane) {
+	t.Helper()
+	counting.Lock()
+	defer counting.Unlock()
+	if counting.on[cp] {
+		return
+	}
+	waitQuotaCounts(t, cp.Clientset(), "count/httproutes."+ingress.GatewayAPIGroup)
+	counting.on[cp] = true
+}
+
+var counting = struct {
+	sync.Mutex
+	on map[*kubeapi.ControlPlane]bool
+}{on: map[*kubeapi.ControlPlane]bool{}}

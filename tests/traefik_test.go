@@ -301,12 +301,30 @@ func runTraefikWith(t *testing.T, bin, dir string, args, env []string) (string, 
 	return logPath, stop
 }
 
-// traefikHosts hands each Traefik of the test binary a loopback address of its own.
+// traefikHosts hands each Traefik a loopback address of its own: in 127.<100 + pid mod 100>.0.0/16,
+// so that test binaries running side by side (make test runs two) mostly draw from different
+// ranges, and only one whose entry and API ports are free, so that they never share one.
 var traefikHosts atomic.Int32
 
 func nextTraefikHost() string {
-	n := traefikHosts.Add(1)
-	return fmt.Sprintf("127.77.%d.%d", n/250, 1+n%250)
+	for {
+		n := traefikHosts.Add(1)
+		host := fmt.Sprintf("127.%d.%d.%d", 100+os.Getpid()%100, n/250%250, 1+n%250)
+		if portsFree(host, 8000, 8443, 9000) {
+			return host
+		}
+	}
+}
+
+func portsFree(host string, ports ...int) bool {
+	for _, p := range ports {
+		l, err := net.Listen("tcp", fmt.Sprintf("%s:%d", host, p))
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
 }
 
 // gatewayEnabled: the values run Traefik's kubernetesGateway provider.
