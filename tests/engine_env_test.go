@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,8 +13,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 
+	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/internal/envlife"
 )
 
@@ -120,5 +124,88 @@ func TestEnvironmentLifecycleOnTheEngine(t *testing.T) {
 	require.Eventually(t, func() bool { return w.namespaceGone(ns) }, time.Minute, 200*time.Millisecond, "namespace %s is gone", ns)
 	_, err = os.Stat(filepath.Join(w.dir, "Pulumi."+stack+".yaml"))
 	assert.True(t, os.IsNotExist(err), "the stack file env up wrote is gone")
+	assert.NotContains(t, w.pulumi("stack", "ls", "--json"), stack)
+}
+
+// An environment of a platform on routing gateway, on the real engine as the environments
+// identity: env up returns only once the real Traefik, running its Gateway provider, has
+// accepted the app's HTTPRoute and resolved its backend (the route's pulumi.com/waitFor, which
+// pulumi-kubernetes awaits); a request through Traefik with the app's host then answers 200
+// with the app's page from its pod, through the Gateway provider's router and no Ingress, and
+// an unknown host 404; env down removes the route, and Traefik lets go of the host.
+func TestEnvironmentOnGatewayRoutingOnTheEngine(t *testing.T) {
+	t.Parallel()
+	begin := time.Now()
+	w := newEngineWorldRouted(t, ingress.RoutingGateway)
+	t.Logf("benchmark: the gateway-routed engine world took %s to start", time.Since(begin).Round(10*time.Millisecond))
+	ctx := context.Background()
+	c := w.cp.Clientset()
+	dyn, err := dynamic.NewForConfig(w.cp.Config())
+	require.NoError(t, err)
+	const stack, ns = "pr-42", "env-pr-42"
+	host := "web-pr-42." + envDomain
+
+	w.apps(stack, `[{"name": "web"}]`)
+	var progress bytes.Buffer
+	m := w.manager(time.Now().UTC())
+	m.Progress = &progress
+	begin = time.Now()
+	info, err := m.Up(ctx, envlife.UpRequest{Stack: stack, Owner: "renovate[bot]", TTL: 24 * time.Hour, Platform: enginePlatform})
+	require.NoError(t, err, "env up %s:\n%s", stack, progress.String())
+	t.Logf("benchmark: env up of a one-app environment on routing gateway took %s", time.Since(begin).Round(10*time.Millisecond))
+	for _, line := range strings.Split(progress.String(), "\n") {
+		if strings.Contains(line, " created (") {
+			t.Logf("benchmark:   %s", strings.TrimSpace(line))
+		}
+	}
+	assert.Equal(t, map[string]string{"web": "https://" + host + "/"}, info.URLs)
+
+	// As env up returned: the route is there, and what its waitFor names already holds, written
+	// by Traefik's Gateway controller.
+	r, err := dyn.Resource(routeGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err, "the app's HTTPRoute")
+	assert.Equal(t, ingress.RouteWaitFor, r.GetAnnotations()["pulumi.com/waitFor"])
+	var exprs []string
+	require.NoError(t, json.Unmarshal([]byte(ingress.RouteWaitFor), &exprs))
+	status, _ := json.Marshal(r.Object["status"])
+	for _, e := range exprs {
+		ok, err := satisfied(r.Object, e)
+		require.NoError(t, err)
+		assert.True(t, ok, "%s holds when env up returns; status: %s", e, status)
+	}
+	assert.Equal(t, ingress.GatewayControllerName, get(r.Object, "status", "parents", 0, "controllerName"), "status: %s", status)
+	ings, err := c.NetworkingV1().Ingresses(ns).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, ings.Items, "routing gateway makes no Ingress")
+
+	// A request through Traefik reaches the app's pod, through the route.
+	d, err := c.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	served := []route{{host: host, app: "web", healthPath: d.Spec.Template.Spec.Containers[0].ReadinessProbe.HTTPGet.Path}}
+	assertServed(t, stack+" on routing gateway", w.traefik, w.entry, served, "unknown-pr-42."+envDomain)
+	hostRouters := func(provider string) []string {
+		var out []string
+		for rule := range w.traefik.routersOf(t, provider) {
+			if strings.Contains(rule, host) {
+				out = append(out, rule)
+			}
+		}
+		return out
+	}
+	assert.Len(t, hostRouters("kubernetesgateway"), 1, "the host's router is the Gateway provider's")
+	assert.Empty(t, hostRouters("kubernetes"), "and no Ingress router has it")
+
+	// env down: the route goes with the rest, and Traefik no longer routes the host.
+	begin = time.Now()
+	require.NoError(t, w.manager(time.Now().UTC()).Down(ctx, stack))
+	t.Logf("benchmark: env down on routing gateway took %s", time.Since(begin).Round(10*time.Millisecond))
+	_, err = dyn.Resource(routeGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "the HTTPRoute is gone after env down: %v", err)
+	require.Eventually(t, func() bool { return w.namespaceGone(ns) }, time.Minute, 200*time.Millisecond, "namespace %s is gone", ns)
+	assert.Eventually(t, func() bool { return len(hostRouters("kubernetesgateway")) == 0 }, 15*time.Second, 200*time.Millisecond,
+		"Traefik drops the host's router")
+	a := w.traefik.send(w.entry, host, "/", "")
+	t.Logf("request %s after env down: %s", stack, a)
+	assert.True(t, a.ok(), "the host of a removed environment gets 404: %s", a)
 	assert.NotContains(t, w.pulumi("stack", "ls", "--json"), stack)
 }

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/outside-in/outside-in/guardrails"
 	"github.com/outside-in/outside-in/ingress"
@@ -44,11 +45,26 @@ type engineWorld struct {
 	// published are the platforms' documents, by platform stack: environments and the
 	// lifecycle read them, never a platform's state.
 	published published.Fixed
+	// network is the pod network through which Traefik reaches the pods; nil where the world's
+	// Traefik only builds routers.
+	network *podNetwork
+	entry   string // Traefik's entry point at which the load balancer's requests arrive
 }
 
 const enginePlatform = "organization/outside-in/platform"
 
 func newEngineWorld(t *testing.T) *engineWorld {
+	t.Helper()
+	return newEngineWorldRouted(t, ingress.RoutingIngress)
+}
+
+// newEngineWorldRouted is an engine world whose platform routes as routing says. On routing
+// gateway the platform is planned with it, Traefik runs with the Gateway provider and reaches
+// the pods through a pod network, the platform's GatewayClass and Gateway are applied (the
+// Gateway until Traefik accepted and programmed it, its pulumi.com/waitFor), and the platform
+// publishes its routing; the world is ready once the quota controller counts HTTPRoutes,
+// without which the API server refuses every HTTPRoute of a namespace with a quota.
+func newEngineWorldRouted(t *testing.T, routing ingress.Routing) *engineWorld {
 	t.Helper()
 	cli := clitest.CLI(t)
 	vars, _ := clitest.Backend(t)
@@ -69,7 +85,7 @@ func newEngineWorld(t *testing.T) *engineWorld {
 
 	w.cp = kubeapi.StartControlPlane(t)
 	ctx := t.Context()
-	platform := stack(t, "platform")
+	platform := with(stack(t, "platform"), map[string]string{program.KeyRouting: string(routing)})
 	require.NoError(t, w.cp.AddNodes(ctx, nodeSet(t, platform, nil)))
 	res := run(t, platform)
 	objs, err := res.KubernetesObjects()
@@ -84,12 +100,43 @@ func newEngineWorld(t *testing.T) *engineWorld {
 	applyGuardrails(t, w.cp.Server, objs, clientOf(t, envKubeconfig))
 	values := object(t, controllerRelease(t, res).In("values"))
 	w.lbName = text(t, get(values, "providers", "kubernetesIngress", "ingressEndpoint", "hostname"))
-	w.traefik = startTraefik(t, w.cp, values)
+	w.entry = servingEntry(values)
 	w.platform = map[string]string{
 		program.OutputEnvDomain:             envDomain,
 		program.OutputEnvironmentKubeconfig: string(envKubeconfig),
 		program.OutputIngressClass:          ingress.IngressClass,
 		program.OutputControllerNamespace:   ingress.ControllerNamespace,
+	}
+	if routing != ingress.RoutingGateway {
+		w.traefik = startTraefik(t, w.cp, values)
+	} else {
+		require.True(t, gatewayEnabled(values), "routing gateway runs Traefik's Gateway provider")
+		w.network = startPodNetwork(t, w.cp)
+		w.traefik = startTraefikWith(t, w.cp, values, traefikOptions{podNetwork: w.network.URL})
+		// applyGuardrails installed the Gateway API's CRDs; the platform's GatewayClass and
+		// Gateway are what the platform's own update applies, here applied and awaited as the
+		// switch test does (switcher's apply and waitFor need only these fields).
+		sw := &switcher{t: t, cp: w.cp, tr: w.traefik}
+		sw.dyn, err = dynamic.NewForConfig(w.cp.Config())
+		require.NoError(t, err)
+		var gateways int
+		for _, kind := range []string{"GatewayClass", "Gateway"} {
+			for _, o := range objs {
+				if o["kind"] == kind {
+					sw.apply([]map[string]any{o})
+				}
+			}
+		}
+		for _, o := range objs {
+			if o["kind"] == "Gateway" {
+				sw.waitFor(gatewayGVR, o)
+				gateways++
+			}
+		}
+		require.Equal(t, 1, gateways, "the platform's one Gateway")
+		// The most of this world's start: the quota controller looks for new kinds every 30 s.
+		waitQuotaCounts(t, w.cp.Clientset(), "count/httproutes."+ingress.GatewayAPIGroup)
+		w.platform[program.OutputRouting] = string(routing)
 	}
 	w.upPlatform("platform", w.platform)
 	return w

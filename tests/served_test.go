@@ -69,8 +69,7 @@ func servedRoutes(t *testing.T, objs []map[string]any) []route {
 
 // stackTraefik starts the Traefik that serves a stack on the shared control plane: the stack's
 // controller values, or its platform's for an environment; none when neither has a controller.
-// It also says at which entry point the load balancer's requests arrive: websecure (decrypted)
-// when web only redirects to HTTPS, web otherwise.
+// It also says at which entry point the load balancer's requests arrive (servingEntry).
 func stackTraefik(t *testing.T, cp *kubeapi.ControlPlane, network *podNetwork, res *plan.Result, s plan.Stack, namespaces []string, name string) (*traefik, string) {
 	t.Helper()
 	values := controllerValuesOf(t, res)
@@ -83,11 +82,16 @@ func stackTraefik(t *testing.T, cp *kubeapi.ControlPlane, network *podNetwork, r
 		return nil, ""
 	}
 	tr := startTraefikWith(t, cp, values, traefikOptions{name: name, namespace: namespaces[0], namespaces: namespaces, podNetwork: network.URL})
-	entry := "web"
+	return tr, servingEntry(values)
+}
+
+// servingEntry is the entry point of the controller's values at which the load balancer's
+// requests arrive: websecure (decrypted) when web only redirects to HTTPS, web otherwise.
+func servingEntry(values map[string]any) string {
 	if get(values, "ports", "web", "http", "redirections", "entryPoint", "to") != nil {
-		entry = "websecure"
+		return "websecure"
 	}
-	return tr, entry
+	return "web"
 }
 
 func controllerValuesOf(t *testing.T, res *plan.Result) map[string]any {
