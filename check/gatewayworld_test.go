@@ -1,15 +1,7 @@
 package check_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/offline/kubeapi"
@@ -38,38 +29,12 @@ var (
 // release's standard-install.yaml concatenates), to the test binary's API server.
 func installGatewayAPI(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command("go", "mod", "download", "-json", "sigs.k8s.io/gateway-api@"+ingress.GatewayAPIVersion)
-	cmd.Dir = os.TempDir() // outside the project's module: the version is the program's, not go.mod's
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
-	out, err := cmd.Output()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		err = errors.New(string(exit.Stderr))
-	}
-	require.NoError(t, err, "the Gateway API module at %s", ingress.GatewayAPIVersion)
-	var mod struct{ Dir string }
-	require.NoError(t, json.Unmarshal(out, &mod))
-	files, err := filepath.Glob(filepath.Join(mod.Dir, "config", "crd", "standard", "*.yaml"))
+	objs, err := kubeapi.GatewayAPIObjects(ingress.GatewayAPIVersion)
 	require.NoError(t, err)
-	require.NotEmpty(t, files, "no standard-channel CRDs in %s", mod.Dir)
-	sort.Strings(files)
 	srv := kubeapi.Start(t)
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		require.NoError(t, err)
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			var o map[string]any
-			err := dec.Decode(&o)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			require.NoError(t, err, f)
-			if len(o) > 0 {
-				u := &unstructured.Unstructured{Object: o}
-				require.NoError(t, srv.Apply(t.Context(), u), "Gateway API %s %s", u.GetKind(), u.GetName())
-			}
-		}
+	for _, o := range objs {
+		u := &unstructured.Unstructured{Object: o}
+		require.NoError(t, srv.Apply(t.Context(), u), "Gateway API %s %s", u.GetKind(), u.GetName())
 	}
 }
 

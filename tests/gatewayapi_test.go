@@ -1,20 +1,11 @@
 package tests
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/outside-in/outside-in/ingress"
 	"github.com/outside-in/outside-in/offline/kubeapi"
@@ -35,55 +26,9 @@ var gatewayAPI struct {
 // policy that keeps experimental CRDs off them.
 func gatewayAPIObjects(t tb) []map[string]any {
 	t.Helper()
-	gatewayAPI.once.Do(func() { gatewayAPI.objs, gatewayAPI.err = readGatewayAPI() })
+	gatewayAPI.once.Do(func() { gatewayAPI.objs, gatewayAPI.err = kubeapi.GatewayAPIObjects(ingress.GatewayAPIVersion) })
 	require.NoError(t, gatewayAPI.err)
 	return gatewayAPI.objs
-}
-
-func readGatewayAPI() ([]map[string]any, error) {
-	cmd := exec.Command("go", "mod", "download", "-json", "sigs.k8s.io/gateway-api@"+ingress.GatewayAPIVersion)
-	cmd.Dir = os.TempDir() // outside the project's module: the version is the program's, not go.mod's
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
-	out, err := cmd.Output()
-	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			err = errors.New(string(exit.Stderr))
-		}
-		return nil, err
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil {
-		return nil, err
-	}
-	files, err := filepath.Glob(filepath.Join(mod.Dir, "config", "crd", "standard", "*.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		return nil, errors.New("no standard-channel CRDs in " + mod.Dir)
-	}
-	sort.Strings(files)
-	var objs []map[string]any
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			var o map[string]any
-			if err := dec.Decode(&o); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				return nil, err
-			}
-			if len(o) > 0 {
-				objs = append(objs, o)
-			}
-		}
-	}
-	return objs, nil
 }
 
 // installGatewayAPI applies the release's standard-channel objects to srv, as the program's
