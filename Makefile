@@ -7,6 +7,9 @@ FORMAT    ?= tree
 TEST_TIMEOUT ?= 15m
 # The tests that run a real control plane, the real Pulumi engine or a real API server.
 CLUSTER_TESTS := APIServer|ControlPlane|Engine
+# They spend most of their time waiting (pods' preStop pauses, drains, requests every 100 ms,
+# the engine's awaits), not computing: more of them run side by side than there are cores.
+CLUSTER_PARALLEL ?= 16
 
 .PHONY: plan test build-and-vet tools fmt-check vet unit cluster golden-update clean
 
@@ -58,7 +61,7 @@ unit:
 ## a control plane and rolled and drained there, the environments identity's attack table, and
 ## environment stacks deployed, updated and torn down by the real Pulumi engine.
 cluster:
-	@set -o pipefail; $(GO) test -timeout $(TEST_TIMEOUT) -count=1 -run '$(CLUSTER_TESTS)' -v ./tests/ \
+	@set -o pipefail; $(GO) test -timeout $(TEST_TIMEOUT) -count=1 -parallel $(CLUSTER_PARALLEL) -run '$(CLUSTER_TESTS)' -v ./tests/ \
 		| grep -E '^(kube-apiserver:|--- |    --- |ok|FAIL|PASS|panic|\s+\S+_test.go)' | grep -vE '^\s+\S+_test.go:[0-9]+: ((allowed|refused) |request .* during .* at \+)'
 
 ## golden-update: rewrites the golden plans in tests/testdata after a reviewed change.

@@ -45,15 +45,12 @@ const settle = 45 * time.Second
 // drained, a request every 100 ms, until the evicted pods' preStop pause is over, never fails.
 func TestStacksRunOnTheControlPlane(t *testing.T) {
 	t.Parallel()
-	cp := kubeapi.StartControlPlane(t)
+	cp := startControlPlaneWithGatewayAPI(t)
 	network := startPodNetwork(t, cp)
 	// The platform's PriorityClasses first: an environment stack's pods name the environments'
 	// class, which its platform declares, and the API server refuses a pod whose class is
 	// missing.
 	applyPriorityClasses(t, cp.Server)
-	// The Gateway API's CRDs first too: the quota controller finds a new kind only every 30
-	// seconds, and an environment's quota counts HTTPRoutes (quotaCountsRoutes).
-	installGatewayAPI(t, cp.Server)
 	stacks := shippedStacks(t)
 	stacks = append(stacks, generatedStacks(t)...)
 	for i, s := range stacks {

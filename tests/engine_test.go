@@ -83,7 +83,7 @@ func newEngineWorldRouted(t *testing.T, routing ingress.Routing) *engineWorld {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(w.dir, "Pulumi.yaml"), pulumiYAML, 0o644))
 
-	w.cp = kubeapi.StartControlPlane(t)
+	w.cp = startControlPlaneWithGatewayAPI(t)
 	ctx := t.Context()
 	platform := with(stack(t, "platform"), map[string]string{program.KeyRouting: string(routing)})
 	require.NoError(t, w.cp.AddNodes(ctx, nodeSet(t, platform, nil)))

@@ -31,6 +31,25 @@ func gatewayAPIObjects(t tb) []map[string]any {
 	return gatewayAPI.objs
 }
 
+// startControlPlaneWithGatewayAPI starts a control plane with the Gateway API's CRDs installed
+// before its controllers start, so that its quota controller counts HTTPRoutes from the first.
+func startControlPlaneWithGatewayAPI(t *testing.T) *kubeapi.ControlPlane {
+	t.Helper()
+	objs := gatewayAPIObjects(t)
+	cp := kubeapi.StartControlPlaneWith(t, func(srv *kubeapi.Server) error {
+		for _, o := range objs {
+			if err := srv.Apply(t.Context(), &unstructured.Unstructured{Object: deepCopy(o)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	installed.Lock()
+	installed.on[cp.Server] = true
+	installed.Unlock()
+	return cp
+}
+
 // installGatewayAPI applies the release's standard-channel objects to srv, as the program's
 // ConfigFile does at deploy time, and waits for its CRDs to serve; once per server.
 func installGatewayAPI(t *testing.T, srv *kubeapi.Server) {

@@ -310,7 +310,7 @@ func environmentAttacks(envDomain string) []attack {
 // quota controller) hold; draining a node holding the environment's pods finishes.
 func TestEnvironmentsIdentityOnTheControlPlane(t *testing.T) {
 	t.Parallel()
-	cp := kubeapi.StartControlPlane(t)
+	cp := startControlPlaneWithGatewayAPI(t)
 	ctx := t.Context()
 	require.NoError(t, cp.AddNodes(ctx, []kubeapi.Node{
 		{Name: "node-a", CPU: "4", Memory: "16Gi", Pods: 110},

@@ -141,6 +141,9 @@ func startTraefikWith(t *testing.T, cp *kubeapi.ControlPlane, values map[string]
 		}
 	}
 	args = append(args, "--api.insecure=true", "--api.dashboard=false", "--log.level=INFO")
+	if os.Getenv("OUTSIDE_IN_TRAEFIK_DEBUG") != "" {
+		args = append(args, "--log.level=DEBUG", "--accesslog=true", "--accesslog.format=json")
+	}
 	var env []string
 	if o.podNetwork != "" {
 		// Traefik's backend transport takes its proxy from the environment (Go's
@@ -296,6 +299,9 @@ func runTraefikWith(t *testing.T, bin, dir string, args, env []string) (string, 
 		if t.Failed() {
 			data, _ := os.ReadFile(logPath)
 			t.Logf("traefik log:\n%s", tail(string(data), 40))
+			if d := os.Getenv("OUTSIDE_IN_TRAEFIK_DEBUG"); d != "" {
+				_ = os.WriteFile(filepath.Join(d, filepath.Base(dir)+".log"), data, 0o644)
+			}
 		}
 	})
 	return logPath, stop

@@ -33,6 +33,14 @@ const KWOKAnnotation = "kwok.x-k8s.io/node"
 // StartControlPlane starts a control plane of the test's own; it stops when the test ends.
 func StartControlPlane(t testing.TB) *ControlPlane {
 	t.Helper()
+	return StartControlPlaneWith(t, nil)
+}
+
+// StartControlPlaneWith is StartControlPlane with before run on the API server before the
+// controllers start: CRDs installed there are known to the controllers from their start (the
+// quota controller finds kinds added later only every 30 seconds).
+func StartControlPlaneWith(t testing.TB, before func(*Server) error) *ControlPlane {
+	t.Helper()
 	bins, err := findBinaries()
 	if err == nil {
 		bins.controllers, bins.scheduler, bins.kwok, err = controlPlaneBinaries(filepath.Dir(bins.apiserver))
@@ -50,6 +58,11 @@ func StartControlPlane(t testing.TB) *ControlPlane {
 	}
 	cp := &ControlPlane{Server: srv}
 	t.Cleanup(cp.stop)
+	if before != nil {
+		if err := before(srv); err != nil {
+			t.Fatalf("kubeapi: before the controllers: %v", err)
+		}
+	}
 	if err := cp.startComponents(bins); err != nil {
 		t.Fatalf("kubeapi: %v\n%s", err, cp.logTails())
 	}
