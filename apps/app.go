@@ -39,8 +39,11 @@ type AppArgs struct {
 	// Controller is the ingress controller in front of the app.
 	Controller Controller
 	// Routing is the kind of route the app gets: an Ingress of the controller's class, or an
-	// HTTPRoute attached to the platform's Gateway.
-	Routing ingress.Routing
+	// HTTPRoute attached to the platform's Gateway. KeepHTTPRoute gives an app routed by
+	// Ingress its HTTPRoute too: the first update of a switch back from the Gateway API keeps
+	// the routes until a later one, when Traefik has long been serving the Ingresses.
+	Routing       ingress.Routing
+	KeepHTTPRoute bool
 }
 
 // Controller is the ingress controller an app is reached through: its release (the Ingress rule
@@ -200,9 +203,11 @@ func FromController(app string, port int, controller Controller) *networkingv1.N
 	}
 }
 
-// route declares the app's route: an Ingress rule, or an HTTPRoute, for its host to its Service.
+// route declares the app's routes: an Ingress rule, or an HTTPRoute, for its host to its Service
+// (both with KeepHTTPRoute).
 func route(ctx *pulumi.Context, name string, args AppArgs, meta *metav1.ObjectMetaArgs, inNs []pulumi.ResourceOption) error {
-	if args.Routing == ingress.RoutingGateway {
+	if args.Routing == ingress.RoutingGateway || args.KeepHTTPRoute {
+		meta := *meta
 		after := inNs
 		if args.Controller.Gateway != nil {
 			after = append(after, pulumi.DependsOn([]pulumi.Resource{args.Controller.Gateway}))
@@ -211,12 +216,14 @@ func route(ctx *pulumi.Context, name string, args AppArgs, meta *metav1.ObjectMe
 		if _, err := apiextensions.NewCustomResource(ctx, naming.Child(name, "route"), &apiextensions.CustomResourceArgs{
 			ApiVersion:  pulumi.String(ingress.GatewayAPIGroup + "/v1"),
 			Kind:        pulumi.String("HTTPRoute"),
-			Metadata:    meta,
+			Metadata:    &meta,
 			OtherFields: map[string]any{"spec": HTTPRouteSpec(args.Name, args.Host)},
 		}, after...); err != nil {
 			return fmt.Errorf("apps: app %s HTTPRoute: %w", args.Name, err)
 		}
-		return nil
+		if args.Routing == ingress.RoutingGateway {
+			return nil
+		}
 	}
 	after := inNs
 	if args.Controller.Release != nil {

@@ -261,6 +261,7 @@ func buildApps(ctx *pulumi.Context, cfg Config, hosts map[string]pulumi.StringIn
 			Name: a.Name, Host: hosts[a.Name], Environment: env, Image: a.Image, Replicas: a.Replicas,
 			Port: a.Port, HealthPath: a.HealthPath, Provider: k8s.Provider, Ready: k8s.Ready,
 			Controller: controller, Routing: ingress.Routing(cfg.Routing),
+			KeepHTTPRoute: cfg.Routing == string(ingress.RoutingIngress) && cfg.GatewayAPI,
 		}, opts...)
 		if err != nil {
 			return nil, err

@@ -107,8 +107,9 @@ func buildEnvironment(ctx *pulumi.Context, cfg Config, opts Options) error {
 		PodLabels: pulumi.ToStringMap(platform.controllerPodLabels),
 	}
 	// The environment routes as its platform does: HTTPRoutes on the platform's Gateway, or
-	// Ingresses of its class.
-	cfg.Routing = platform.routing
+	// Ingresses of its class, or while the platform keeps the Gateway API on its way back to
+	// Ingresses, both.
+	cfg.Routing, cfg.GatewayAPI = platform.routing, platform.gatewayAPI
 	if _, err := buildApps(ctx, cfg, hosts, k8s, controller, namespace); err != nil {
 		return err
 	}
@@ -124,9 +125,10 @@ func buildEnvironment(ctx *pulumi.Context, cfg Config, opts Options) error {
 type platformDoc struct {
 	envDomain, kubeconfig, controllerNamespace string
 	controllerPodLabels                        map[string]string
-	// routing is the platform's: ingress for a platform that published none (it predates
-	// the Gateway API).
-	routing string
+	// routing and gatewayAPI are the platform's: ingress and false for a platform that
+	// published none (it predates the Gateway API).
+	routing    string
+	gatewayAPI bool
 }
 
 // publishedPlatform reads the document's fields, naming the first one missing: a document from
@@ -167,5 +169,6 @@ func publishedPlatform(doc map[string]any) (platformDoc, error) {
 	default:
 		return p, fmt.Errorf("its published document has routing %q; this program knows %s and %s", r, ingress.RoutingIngress, ingress.RoutingGateway)
 	}
+	p.gatewayAPI, _ = doc[OutputGatewayAPI].(bool)
 	return p, nil
 }

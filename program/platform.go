@@ -25,7 +25,10 @@ const (
 	OutputControllerNamespace   = "controllerNamespace"
 	OutputControllerPodLabels   = "controllerPodLabels"
 	// OutputRouting is the platform's routing: how its environments route their apps.
-	OutputRouting = "routing"
+	// OutputGatewayAPI says whether its Gateway API stays beside Ingress routing (the first
+	// step back from gateway), when its environments keep their HTTPRoutes too.
+	OutputRouting    = "routing"
+	OutputGatewayAPI = "gatewayApi"
 )
 
 // exportRouting exports how the stack's apps are routed, which check reads.
@@ -88,6 +91,7 @@ func exportPlatform(ctx *pulumi.Context, cfg Config, facts Facts, k8s *cluster.R
 	// Exported by every stack (exportRouting); published for the environments, which route
 	// the same way.
 	outputs[OutputRouting] = pulumi.String(cfg.Routing)
+	outputs[OutputGatewayAPI] = pulumi.Bool(cfg.GatewayAPI)
 	return publish(ctx, cfg, facts, outputs, ci)
 }
 

@@ -36,10 +36,12 @@ import (
 //     (its pulumi.com/waitFor); the HTTPRoutes, until their waitFor holds; and only then, as the
 //     engine deletes what the program no longer declares after everything else, the Ingresses.
 //   - back to ingress, two updates: with routing ingress and gatewayApi true the controller's
-//     values do not change (checked), the Ingresses are created and awaited (the status the
-//     controller writes, what pulumi-kubernetes waits for), then the HTTPRoutes go; with
-//     gatewayApi false the controller rolls out to its Ingress-only values and the Gateway and
-//     the GatewayClass go.
+//     values do not change (checked) and the Ingresses are created beside the HTTPRoutes and
+//     awaited (the status the controller writes, what pulumi-kubernetes waits for); with
+//     gatewayApi false the controller rolls out to its Ingress-only values, then the
+//     HTTPRoutes and the Gateway go. Traefik writes an Ingress's status even while it skips
+//     the Ingress (its Service's endpoints not yet seen): deleting the routes in the update
+//     that creates the Ingresses lost requests here, which the second update avoids.
 
 var gatewayGVR = schema.GroupVersionResource{Group: ingress.GatewayAPIGroup, Version: "v1", Resource: "gateways"}
 var routeGVR = schema.GroupVersionResource{Group: ingress.GatewayAPIGroup, Version: "v1", Resource: "httproutes"}
@@ -178,20 +180,22 @@ func (sw *switcher) toIngress(routes []route) {
 	gw := planRouted(t, sw.s, map[string]string{program.KeyRouting: string(ingress.RoutingGateway)})
 	assert.Equal(t, gw.values, both.values, "%s: the first step back leaves the controller's values as they are", sw.s.Name)
 	probe := startProber(sw.lb, routes)
-	// First update: the Ingresses, awaited; then the HTTPRoutes go.
+	// First update: the Ingresses, awaited; the HTTPRoutes stay.
 	ingresses := sw.kinds(both.objs, "Ingress")
 	require.NotEmpty(t, ingresses)
+	assert.Len(t, sw.kinds(both.objs, "HTTPRoute"), len(ingresses), "%s: the first step back keeps every HTTPRoute", sw.s.Name)
 	sw.apply(ingresses)
 	for _, i := range ingresses {
 		sw.waitIngressPublished(i)
 	}
+	// Traefik serves both, as it has long by the second update.
+	sw.routersSettle(map[string]int{"kubernetes": len(ingresses), "kubernetesgateway": len(ingresses)}, "after the first step back")
+	// Second update: the controller without the Gateway provider; then the HTTPRoutes and the
+	// Gateway go (the GatewayClass is the cluster's, shared by the other stacks here).
+	sw.rollout(back.values, "ingress")
 	for _, r := range sw.kinds(gw.objs, "HTTPRoute") {
 		require.NoError(t, sw.dyn.Resource(routeGVR).Namespace(ns(r)).Delete(t.Context(), nameOf(r), metav1.DeleteOptions{}))
 	}
-	time.Sleep(2 * time.Second)
-	// Second update: the controller without the Gateway provider; then the Gateway goes (the
-	// GatewayClass is the cluster's, shared by the other stacks here).
-	sw.rollout(back.values, "ingress")
 	for _, g := range sw.kinds(gw.gatewayObjs, "Gateway") {
 		require.NoError(t, sw.dyn.Resource(gatewayGVR).Namespace(ns(g)).Delete(t.Context(), nameOf(g), metav1.DeleteOptions{}))
 	}

@@ -27,7 +27,7 @@ import (
 // platform's own check compares (its subnets, its nodes' security group): ids a preview cannot
 // know would leave the whole document unknown until the resources exist.
 var Keys = []string{
-	"envDomain", "environmentKubeconfig", "ingressClass", "controllerNamespace", "controllerPodLabels", "routing",
+	"envDomain", "environmentKubeconfig", "ingressClass", "controllerNamespace", "controllerPodLabels", "routing", "gatewayApi",
 	"loadBalancerDnsName", "zoneId", "nameServers", "region", "allowedCidrs",
 }
 
