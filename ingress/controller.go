@@ -35,6 +35,10 @@ const (
 	websecurePort = 8443
 )
 
+// ReadinessDelaySeconds is how long a new controller pod waits before its first readiness probe
+// (the chart's readinessProbe.initialDelaySeconds, 2 by default).
+const ReadinessDelaySeconds = 10
+
 // UnclaimedLoadBalancerClass is the entry Service's loadBalancerClass. No controller claims it,
 // so Kubernetes allocates the node ports and the healthCheckNodePort of a LoadBalancer Service
 // but no cloud provider creates a load balancer for it: the stack owns the only one.
@@ -117,6 +121,11 @@ func ControllerValues(replicas int, tls bool, trustedForwarders []string, publis
 			"limits":   map[string]any{"cpu": "1", "memory": "256Mi"},
 		},
 		"topologySpreadConstraints": spreadConstraints(ControllerSelector),
+		// Traefik answers /ping as soon as it runs, before its providers have built its routes
+		// from the cluster: a new pod of a rollout then answers 404 for every host. On a busy
+		// control plane that lasted up to 2 s after the chart's 2 s delay; a pod is Ready no
+		// sooner than ReadinessDelaySeconds.
+		"readinessProbe": map[string]any{"initialDelaySeconds": ReadinessDelaySeconds},
 	}
 	if gatewayAPI {
 		// Without the Gateway API the values stay what they were before it existed, so that a

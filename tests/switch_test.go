@@ -129,7 +129,7 @@ func (sw *switcher) rollout(values map[string]any, step string) {
 	sw.t.Helper()
 	began := time.Now()
 	next := startTraefikWith(sw.t, sw.cp, values, traefikOptions{name: sw.name + "-" + step, namespace: sw.namespaces[0], namespaces: sw.namespaces, podNetwork: sw.network.URL})
-	time.Sleep(time.Until(began.Add(chartReadinessDelay)))
+	time.Sleep(time.Until(began.Add(readinessDelay(sw.t, values))))
 	sw.lb.register(next)
 	sw.lb.deregister(sw.tr)
 	time.Sleep(time.Second) // requests already sent to the old pod finish
@@ -137,9 +137,15 @@ func (sw *switcher) rollout(values map[string]any, step string) {
 	sw.tr = next
 }
 
-// chartReadinessDelay is the readiness probe's initialDelaySeconds in the Traefik chart
-// (41.3.0 values.yaml): a new pod is Ready no sooner.
-const chartReadinessDelay = 2 * time.Second
+// readinessDelay is the controller pod's readiness probe's initialDelaySeconds, from the
+// values or else the Traefik chart's default (41.3.0 values.yaml, 2): a new pod is Ready no
+// sooner.
+func readinessDelay(t *testing.T, values map[string]any) time.Duration {
+	if d, ok := get(values, "readinessProbe", "initialDelaySeconds").(float64); ok {
+		return time.Duration(d) * time.Second
+	}
+	return 2 * time.Second
+}
 
 // toGateway is the one-update switch to routing gateway; it returns the routes now served.
 func (sw *switcher) toGateway(routes []route) []route {
