@@ -40,8 +40,8 @@ type AppArgs struct {
 	Controller Controller
 	// Routing is the kind of route the app gets: an Ingress of the controller's class, or an
 	// HTTPRoute attached to the platform's Gateway. KeepHTTPRoute gives an app routed by
-	// Ingress its HTTPRoute too: the first update of a switch back from the Gateway API keeps
-	// the routes until a later one, when Traefik has long been serving the Ingresses.
+	// Ingress its HTTPRoute too: the state in between of a switch either way, so that the
+	// update that removes one kind of route comes after Traefik has long served the other.
 	Routing       ingress.Routing
 	KeepHTTPRoute bool
 }

@@ -53,7 +53,8 @@ type IngressArgs struct {
 	// GatewayAPI installs the Gateway API: its CRDs, Traefik's kubernetesGateway provider, the
 	// GatewayClass and the platform's Gateway, configured by Gateway. Routing says which of
 	// Ingresses and HTTPRoutes the apps use; HTTPRoutes need GatewayAPI, while GatewayAPI with
-	// Ingress routing is the first step back from HTTPRoutes (README, "Routing").
+	// Ingress routing is the state in between of a switch, every app with both routes (README,
+	// "Routing").
 	GatewayAPI bool
 	Gateway    GatewayArgs
 

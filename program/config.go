@@ -68,7 +68,7 @@ type Config struct {
 	// Routing is how Traefik reaches the apps: ingress (Ingress objects) or gateway (HTTPRoutes
 	// on the platform's Gateway). GatewayAPI installs the Gateway API (its CRDs, Traefik's
 	// provider, the GatewayClass and the Gateway); routing gateway needs it, and with routing
-	// ingress it is the first step back from gateway (README, "Routing").
+	// ingress it gives every app both routes: the state in between of a switch (README, "Routing").
 	Routing    string
 	GatewayAPI bool
 	Apps       []App

@@ -15,8 +15,8 @@ import (
 // default) nothing of the Gateway API and the controller's values of before it; with routing
 // gateway the release's CRDs (kept on delete), Traefik's Gateway provider, the GatewayClass, the
 // Gateway after the controller, and an HTTPRoute per app instead of its Ingress, awaited until
-// accepted; with routing ingress and gatewayApi true (the first step back) the Ingresses beside
-// the whole Gateway API, the controller's values unchanged from gateway's.
+// accepted; with routing ingress and gatewayApi true (the state in between of a switch) the
+// Ingresses and HTTPRoutes both, the controller's values those of routing gateway.
 func TestRoutingDeclares(t *testing.T) {
 	kinds := func(res *plan.Result) map[string]int {
 		out := map[string]int{}
@@ -78,9 +78,9 @@ func TestRoutingDeclares(t *testing.T) {
 			back := run(t, with(base, map[string]string{"routing": "ingress", "gatewayApi": "true"}))
 			k = kinds(back)
 			assert.Equal(t, appCount, k["Ingress"])
-			assert.Equal(t, appCount, k["HTTPRoute"], "the first step back keeps the HTTPRoutes")
-			assert.Equal(t, 1, k["Gateway"], "the first step back keeps the Gateway")
-			assert.Equal(t, gwValues, controllerValuesOf(t, back), "the first step back does not roll the controller")
+			assert.Equal(t, appCount, k["HTTPRoute"], "in between, every app has its HTTPRoute too")
+			assert.Equal(t, 1, k["Gateway"], "in between, the Gateway stays")
+			assert.Equal(t, gwValues, controllerValuesOf(t, back), "in between, the controller runs as on routing gateway")
 		})
 	}
 }

@@ -30,18 +30,22 @@ import (
 // plane, in the order `pulumi up` takes the steps (README, "Routing"), with a request every
 // 100 ms through the balancer in front of the stack's Traefik pods all along:
 //
-//   - to gateway, one update: the CRDs and the GatewayClass; the controller's rollout to values
-//     with the Gateway provider beside the Ingress provider (a new Traefik registered once
-//     Ready, the old one deregistered, then stopped); the Gateway, until Accepted and Programmed
-//     (its pulumi.com/waitFor); the HTTPRoutes, until their waitFor holds; and only then, as the
-//     engine deletes what the program no longer declares after everything else, the Ingresses.
+//   - to gateway, two updates: with gatewayApi true the CRDs and the GatewayClass; the
+//     controller's rollout to values with the Gateway provider beside the Ingress provider (a
+//     new Traefik registered once Ready, the old one deregistered, then stopped); the Gateway,
+//     until Accepted and Programmed (its pulumi.com/waitFor); the HTTPRoutes beside the
+//     Ingresses, until their waitFor holds. Then with routing gateway the Ingresses go.
 //   - back to ingress, two updates: with routing ingress and gatewayApi true the controller's
 //     values do not change (checked) and the Ingresses are created beside the HTTPRoutes and
 //     awaited (the status the controller writes, what pulumi-kubernetes waits for); with
 //     gatewayApi false the controller rolls out to its Ingress-only values, then the
-//     HTTPRoutes and the Gateway go. Traefik writes an Ingress's status even while it skips
-//     the Ingress (its Service's endpoints not yet seen): deleting the routes in the update
-//     that creates the Ingresses lost requests here, which the second update avoids.
+//     HTTPRoutes and the Gateway go.
+//
+// Neither switch is one update: Traefik writes a route's status before its router serves (an
+// Ingress's even while it skips the Ingress, its Service's endpoints not yet seen; an
+// HTTPRoute's Accepted before the configuration reaches the router, which under load took
+// seconds), so the status pulumi-kubernetes awaits does not prove the new route is served, and
+// deleting the old kind in the same update lost requests here.
 
 var gatewayGVR = schema.GroupVersionResource{Group: ingress.GatewayAPIGroup, Version: "v1", Resource: "gateways"}
 var routeGVR = schema.GroupVersionResource{Group: ingress.GatewayAPIGroup, Version: "v1", Resource: "httproutes"}
@@ -147,26 +151,34 @@ func readinessDelay(t *testing.T, values map[string]any) time.Duration {
 	return 2 * time.Second
 }
 
-// toGateway is the one-update switch to routing gateway; it returns the routes now served.
+// toGateway is the two-update switch to routing gateway; it returns the routes now served.
 func (sw *switcher) toGateway(routes []route) []route {
 	t := sw.t
 	gw := planRouted(t, sw.s, map[string]string{program.KeyRouting: string(ingress.RoutingGateway)})
+	both := planRouted(t, sw.s, map[string]string{program.KeyRouting: string(ingress.RoutingIngress), program.KeyGatewayAPI: "true"})
+	assert.Equal(t, gw.values, both.values, "%s: the second step leaves the controller's values as they are", sw.s.Name)
 	probe := startProber(sw.lb, routes)
+	// First update, gatewayApi true: the CRDs and the GatewayClass; the controller's rollout;
+	// the Gateway, awaited; the HTTPRoutes beside the Ingresses, awaited.
 	installGatewayAPI(t, sw.cp.Server)
-	sw.apply(sw.kinds(gw.gatewayObjs, "GatewayClass"))
-	sw.rollout(gw.values, "gateway")
-	for _, g := range sw.kinds(gw.gatewayObjs, "Gateway") {
+	sw.apply(sw.kinds(both.gatewayObjs, "GatewayClass"))
+	sw.rollout(both.values, "gateway")
+	for _, g := range sw.kinds(both.gatewayObjs, "Gateway") {
 		sw.apply([]map[string]any{g})
 		sw.waitFor(gatewayGVR, g)
 	}
-	gwRoutes := sw.kinds(gw.objs, "HTTPRoute")
-	require.NotEmpty(t, gwRoutes, "%s: routing gateway declares HTTPRoutes", sw.s.Name)
+	gwRoutes := sw.kinds(both.objs, "HTTPRoute")
+	require.Len(t, gwRoutes, len(sw.ingresses), "%s: the first step gives every app its HTTPRoute beside its Ingress", sw.s.Name)
+	assert.Equal(t, sw.kinds(gw.objs, "HTTPRoute"), gwRoutes, "%s: the same HTTPRoutes as routing gateway's", sw.s.Name)
 	for _, r := range gwRoutes {
 		sw.apply([]map[string]any{r})
 	}
 	for _, r := range gwRoutes {
 		sw.waitFor(routeGVR, r)
 	}
+	// Traefik serves both, as it has long by the second update.
+	sw.routersSettle(map[string]int{"kubernetes": len(sw.ingresses), "kubernetesgateway": len(gwRoutes)}, "after the first step")
+	// Second update, routing gateway: the Ingresses go.
 	require.Empty(t, sw.kinds(gw.objs, "Ingress"), "%s: routing gateway declares no Ingress", sw.s.Name)
 	for _, i := range sw.ingresses {
 		require.NoError(t, sw.cp.Clientset().NetworkingV1().Ingresses(ns(i)).Delete(t.Context(), nameOf(i), metav1.DeleteOptions{}))
