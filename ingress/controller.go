@@ -128,8 +128,8 @@ func ControllerValues(replicas int, tls bool, trustedForwarders []string, publis
 		"readinessProbe": map[string]any{"initialDelaySeconds": ReadinessDelaySeconds},
 	}
 	if gatewayAPI {
-		// Without the Gateway API the values stay what they were before it existed, so that a
-		// stack on Ingresses sees no change of its release.
+		// Without the Gateway API the values hold nothing of it: a stack on Ingresses gets no
+		// provider, Gateway or GatewayClass key it does not use.
 		providers := values["providers"].(map[string]any)
 		providers["kubernetesGateway"] = map[string]any{
 			"enabled":       true,
