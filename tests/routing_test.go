@@ -12,7 +12,7 @@ import (
 )
 
 // What each routing declares, planned for the dev stack and a platform: with routing ingress (the
-// default) nothing of the Gateway API and the controller's values of before it; with routing
+// default) nothing of the Gateway API, in the objects or the controller's values; with routing
 // gateway the release's CRDs (kept on delete), Traefik's Gateway provider, the GatewayClass, the
 // Gateway after the controller, and an HTTPRoute per app instead of its Ingress, awaited until
 // accepted; with routing ingress and gatewayApi true (the state in between of a switch) the
@@ -41,7 +41,7 @@ func TestRoutingDeclares(t *testing.T) {
 				assert.Zero(t, k[kind], "routing ingress declares no %s", kind)
 			}
 			values := controllerValuesOf(t, ing)
-			assert.Nil(t, get(values, "providers", "kubernetesGateway"), "an Ingress stack's controller values are as before the Gateway API")
+			assert.Nil(t, get(values, "providers", "kubernetesGateway"), "an Ingress stack's controller values hold nothing of the Gateway API")
 			assert.Nil(t, values["gateway"])
 			assert.Equal(t, "ingress", ing.Exports["routing"].Value)
 
