@@ -133,7 +133,7 @@ func (sw *switcher) rollout(values map[string]any, step string) {
 	sw.t.Helper()
 	began := time.Now()
 	next := startTraefikWith(sw.t, sw.cp, values, traefikOptions{name: sw.name + "-" + step, namespace: sw.namespaces[0], namespaces: sw.namespaces, podNetwork: sw.network.URL})
-	time.Sleep(time.Until(began.Add(readinessDelay(sw.t, values))))
+	time.Sleep(time.Until(began.Add(readinessDelay(values))))
 	sw.lb.register(next)
 	sw.lb.deregister(sw.tr)
 	time.Sleep(time.Second) // requests already sent to the old pod finish
@@ -144,7 +144,7 @@ func (sw *switcher) rollout(values map[string]any, step string) {
 // readinessDelay is the controller pod's readiness probe's initialDelaySeconds, from the
 // values or else the Traefik chart's default (41.3.0 values.yaml, 2): a new pod is Ready no
 // sooner.
-func readinessDelay(t *testing.T, values map[string]any) time.Duration {
+func readinessDelay(values map[string]any) time.Duration {
 	if d, ok := get(values, "readinessProbe", "initialDelaySeconds").(float64); ok {
 		return time.Duration(d) * time.Second
 	}

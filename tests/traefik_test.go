@@ -141,6 +141,8 @@ func startTraefikWith(t *testing.T, cp *kubeapi.ControlPlane, values map[string]
 		}
 	}
 	args = append(args, "--api.insecure=true", "--api.dashboard=false", "--log.level=INFO")
+	// OUTSIDE_IN_TRAEFIK_DEBUG=<dir>: Traefik logs at debug level with an access log, and a
+	// failed test leaves its whole log in <dir>, named after the test.
 	if os.Getenv("OUTSIDE_IN_TRAEFIK_DEBUG") != "" {
 		args = append(args, "--log.level=DEBUG", "--accesslog=true", "--accesslog.format=json")
 	}
@@ -300,7 +302,8 @@ func runTraefikWith(t *testing.T, bin, dir string, args, env []string) (string, 
 			data, _ := os.ReadFile(logPath)
 			t.Logf("traefik log:\n%s", tail(string(data), 40))
 			if d := os.Getenv("OUTSIDE_IN_TRAEFIK_DEBUG"); d != "" {
-				_ = os.WriteFile(filepath.Join(d, filepath.Base(dir)+".log"), data, 0o644)
+				name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+				_ = os.WriteFile(filepath.Join(d, name+"-"+filepath.Base(dir)+".log"), data, 0o644)
 			}
 		}
 	})
