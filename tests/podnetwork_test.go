@@ -47,6 +47,7 @@ type podNetwork struct {
 type podServer struct {
 	pod      string // namespace/name
 	addr     string // loopback host:port it listens on
+	l        net.Listener
 	srv      *http.Server
 	stopping bool
 }
@@ -209,7 +210,7 @@ func (n *podNetwork) seen(o any) {
 	}
 	srv := &http.Server{Handler: site, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(l) }()
-	n.servers[string(p.UID)] = &podServer{pod: p.Namespace + "/" + p.Name, addr: listen, srv: srv}
+	n.servers[string(p.UID)] = &podServer{pod: p.Namespace + "/" + p.Name, addr: listen, l: l, srv: srv}
 }
 
 // going stops the pod's server after its preStop pause.
@@ -222,9 +223,12 @@ func (n *podNetwork) going(p *corev1.Pod) {
 	}
 	s.stopping = true
 	time.AfterFunc(preStopPause(p), func() {
+		// The address is free once the server leaves the map: the next pod KWOK gives it to
+		// may listen there at once (seen), while this server still finishes its requests.
 		n.mu.Lock()
 		if n.servers[string(p.UID)] == s {
 			delete(n.servers, string(p.UID))
+			_ = s.l.Close()
 		}
 		n.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
