@@ -11,7 +11,7 @@ CLUSTER_TESTS := APIServer|ControlPlane|Engine
 # the engine's awaits), not computing: more of them run side by side than there are cores.
 CLUSTER_PARALLEL ?= 16
 
-.PHONY: plan test build-and-vet tools fmt-check vet unit cluster golden-update clean
+.PHONY: plan test build-and-vet tools test-binaries fmt-check vet unit cluster golden-update clean
 
 ## plan: the offline plan of a stack (STACK=dev, FORMAT=tree|json|yaml|estimate|mermaid), no AWS account needed.
 plan:
@@ -20,11 +20,12 @@ plan:
 
 ## test: gofmt check, go vet, and every test: unit and component tests, and beside them the
 ## tests on a real control plane, API server and Pulumi engine (their report follows). The tools
-## build (once per machine) while gofmt and go vet run.
-test: build-and-vet
+## build (once per machine) while gofmt and go vet run; then the test binaries build, each kept
+## until its inputs change (scripts/gotest.sh), and both stages run from them.
+test: build-and-vet test-binaries
 	@mkdir -p .tools; \
-	( $(MAKE) --no-print-directory cluster > .tools/cluster.log 2>&1 ) & cluster=$$!; \
-	$(MAKE) --no-print-directory unit; unit=$$?; \
+	( $(RUN_CLUSTER) > .tools/cluster.log 2>&1 ) & cluster=$$!; \
+	$(RUN_UNIT); unit=$$?; \
 	wait $$cluster; real=$$?; \
 	echo "-- the tests on a real control plane, API server and Pulumi engine:"; cat .tools/cluster.log; \
 	if [ $$unit -ne 0 ] || [ $$real -ne 0 ]; then exit 1; fi
@@ -54,15 +55,22 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-unit:
-	$(GO) test -timeout $(TEST_TIMEOUT) -count=1 -skip '$(CLUSTER_TESTS)' ./...
+test-binaries:
+	@scripts/gotest.sh build
+
+RUN_UNIT = scripts/gotest.sh run -- -test.timeout=$(TEST_TIMEOUT) -test.skip='$(CLUSTER_TESTS)'
+
+unit: test-binaries
+	@$(RUN_UNIT)
 
 ## cluster: every Kubernetes object of every stack on a real kube-apiserver, applied for real on
 ## a control plane and rolled and drained there, the environments identity's attack table, and
 ## environment stacks deployed, updated and torn down by the real Pulumi engine.
-cluster:
-	@set -o pipefail; $(GO) test -timeout $(TEST_TIMEOUT) -count=1 -parallel $(CLUSTER_PARALLEL) -run '$(CLUSTER_TESTS)' -v ./tests/ \
-		| grep -E '^(kube-apiserver:|--- |    --- |ok|FAIL|PASS|panic|\s+\S+_test.go)' | grep -vE '^\s+\S+_test.go:[0-9]+: ((allowed|refused) |request .* during .* at \+)'
+RUN_CLUSTER = set -o pipefail; scripts/gotest.sh run ./tests ./offline/kubeapi -- -test.timeout=$(TEST_TIMEOUT) -test.parallel=$(CLUSTER_PARALLEL) -test.run='$(CLUSTER_TESTS)' -test.v \
+	| grep -E '^(kube-apiserver:|--- |    --- |ok|FAIL|PASS|panic|\s+\S+_test.go)' | grep -vE '^\s+\S+_test.go:[0-9]+: ((allowed|refused) |request .* during .* at \+)'
+
+cluster: test-binaries
+	@$(RUN_CLUSTER)
 
 ## golden-update: rewrites the golden plans in tests/testdata after a reviewed change.
 golden-update:

@@ -1,5 +1,6 @@
-// Package scripts holds the tests of the shell scripts that build the tools: the memory budget
-// of build-tools.sh, judged by running it over installers that only record when they run.
+// Package scripts holds the tests of the shell scripts that build the tools and run the
+// tests: the memory budget of build-tools.sh, judged by running it over installers that only
+// record when they run, and gotest.sh's kept test binaries (gotest_test.go).
 package scripts
 
 import (

@@ -84,6 +84,8 @@ func TestKubernetesObjectsAcceptedByAPIServer(t *testing.T) {
 func TestAPIServerRejectsBrokenProgramObjects(t *testing.T) {
 	srv := kubeapi.Start(t)
 	ctx := t.Context()
+	// The pods' PriorityClasses exist, as in the cluster, so that only the breakage is refused.
+	applyPriorityClasses(t, srv)
 	objs, err := run(t, stack(t, "dev")).KubernetesObjects()
 	require.NoError(t, err)
 	const prefix = "neg-"

@@ -15,9 +15,11 @@ package envlife
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -193,13 +195,40 @@ func readInfo(ctx context.Context, ws auto.Workspace, s auto.StackSummary) (info
 	} else if info.ExpiresAt, err = time.Parse(time.RFC3339, raw); err != nil {
 		info.BadExpiry = fmt.Sprintf("%s tag %q is not an RFC 3339 time", TagExpiresAt, raw)
 	}
-	outputs, err := ws.StackOutputs(ctx, s.Name)
+	outputs, err := maskedOutputs(ctx, ws, s.Name)
 	if err != nil {
 		return info, true, fmt.Errorf("reading the outputs of stack %s: %w", s.Name, err)
 	}
 	_, info.Platform = outputs[OutputEnvDomain]
 	info.URLs = urlsOf(outputs)
 	return info, true, nil
+}
+
+// maskedOutputs reads a stack's outputs with secrets masked, in one CLI run: what a listing
+// needs (envDomain and the urls, never secret). ws.StackOutputs runs the CLI twice, once more
+// with --show-secrets to learn which values are secret; a sweep reads every stack's outputs.
+func maskedOutputs(ctx context.Context, ws auto.Workspace, stack string) (auto.OutputMap, error) {
+	env := []string{}
+	if home := ws.PulumiHome(); home != "" {
+		env = append(env, "PULUMI_HOME="+home)
+	}
+	for k, v := range ws.GetEnvVars() {
+		env = append(env, k+"="+v)
+	}
+	stdout, stderr, _, err := ws.PulumiCommand().Run(ctx, ws.WorkDir(), nil, nil, nil, env,
+		"stack", "output", "--json", "--stack", stack)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr))
+	}
+	var values map[string]any
+	if err := json.Unmarshal([]byte(stdout), &values); err != nil {
+		return nil, fmt.Errorf("the CLI's outputs are not JSON: %w", err)
+	}
+	out := auto.OutputMap{}
+	for k, v := range values {
+		out[k] = auto.OutputValue{Value: v}
+	}
+	return out, nil
 }
 
 // parseLastUpdate reads StackSummary.LastUpdate, which the CLI writes as RFC 3339 (with
