@@ -29,8 +29,11 @@ import (
 )
 
 // settle bounds how long a rollout or a drain may take to complete on the control plane, where
-// pods are Ready as soon as they are bound: anything slower has stalled.
-const settle = 45 * time.Second
+// pods are Ready as soon as they are bound: anything slower has stalled. Each step of a
+// rollout is a round of the scheduler, KWOK and the controller manager, which on 2 busy cores
+// beside the other tests (a load average of 16) has taken over 10 s: a rollout of 4 replicas
+// one at a time did not finish in 45.
+const settle = 90 * time.Second
 
 // Every shipped stack's objects, applied for real (not a dry run) to one control plane, each
 // stack on a node set shaped like its cluster mode's (nodeSet), with the controller's pods

@@ -39,9 +39,10 @@ type podNetwork struct {
 	URL    string // the proxy (socks5://), for HTTP_PROXY
 	client kubernetes.Interface
 
-	mu      sync.Mutex
-	servers map[string]*podServer // by pod UID
-	errs    []string              // what went wrong off the test's goroutine, reported at the end
+	mu       sync.Mutex
+	servers  map[string]*podServer        // by pod UID
+	starting map[netip.Addr]chan struct{} // loopback images of pods whose server is starting
+	errs     []string                     // what went wrong off the test's goroutine, reported at the end
 }
 
 type podServer struct {
@@ -56,7 +57,7 @@ type podServer struct {
 // the test fails if a pod's server could not start.
 func startPodNetwork(t *testing.T, cp *kubeapi.ControlPlane) *podNetwork {
 	t.Helper()
-	n := &podNetwork{client: cp.Clientset(), servers: map[string]*podServer{}}
+	n := &podNetwork{client: cp.Clientset(), servers: map[string]*podServer{}, starting: map[netip.Addr]chan struct{}{}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	n.URL = "socks5://" + l.Addr().String()
@@ -142,6 +143,19 @@ func (n *podNetwork) tunnel(c net.Conn) {
 		reply(4) // host unreachable
 		return
 	}
+	n.mu.Lock()
+	started, isStarting := n.starting[lo]
+	n.mu.Unlock()
+	if isStarting {
+		// KWOK marks a pod Ready the moment it has an address, before its server here listens;
+		// a kubelet would mark it Ready only once its readiness probe is answered. So a
+		// connection to a pod whose server is starting waits for it, as one would not have been
+		// sent before. A gone pod's address is never starting: it is refused below.
+		select {
+		case <-started:
+		case <-time.After(3 * time.Second):
+		}
+	}
 	pod, err := net.DialTimeout("tcp", net.JoinHostPort(lo.String(), fmt.Sprint(port)), 2*time.Second)
 	if err != nil {
 		reply(5) // connection refused
@@ -169,12 +183,29 @@ func (n *podNetwork) seen(o any) {
 	if p.Status.PodIP == "" {
 		return
 	}
-	n.mu.Lock()
-	_, running := n.servers[string(p.UID)]
-	n.mu.Unlock()
-	if running {
+	addr, err := netip.ParseAddr(p.Status.PodIP)
+	lo, ok := kubeapi.PodAddressOnLoopback(addr)
+	if err != nil || !ok {
+		n.fail("pod %s/%s: address %q has no loopback image", p.Namespace, p.Name, p.Status.PodIP)
 		return
 	}
+	n.mu.Lock()
+	_, running := n.servers[string(p.UID)]
+	started, isStarting := n.starting[lo]
+	if !running && !isStarting {
+		started = make(chan struct{})
+		n.starting[lo] = started
+	}
+	n.mu.Unlock()
+	if running || isStarting {
+		return
+	}
+	defer func() {
+		n.mu.Lock()
+		delete(n.starting, lo)
+		n.mu.Unlock()
+		close(started)
+	}()
 	site, err := readPodSite(context.Background(), n.client, p)
 	if err != nil {
 		n.fail("pod %s/%s: %v", p.Namespace, p.Name, err)
@@ -182,12 +213,6 @@ func (n *podNetwork) seen(o any) {
 	}
 	if site == nil {
 		return // no httpd in this pod
-	}
-	addr, err := netip.ParseAddr(p.Status.PodIP)
-	lo, ok := kubeapi.PodAddressOnLoopback(addr)
-	if err != nil || !ok {
-		n.fail("pod %s/%s: address %q has no loopback image", p.Namespace, p.Name, p.Status.PodIP)
-		return
 	}
 	listen := net.JoinHostPort(lo.String(), fmt.Sprint(site.port))
 	n.mu.Lock()
@@ -199,6 +224,7 @@ func (n *podNetwork) seen(o any) {
 	// server may still be in its preStop pause there. The new pod has the address now.
 	for uid, s := range n.servers {
 		if s.addr == listen {
+			_ = s.l.Close() // closed here, not only by srv, whose Serve may not have begun
 			_ = s.srv.Close()
 			delete(n.servers, uid)
 		}
