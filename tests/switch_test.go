@@ -128,12 +128,21 @@ func (sw *switcher) apply(objs []map[string]any) {
 // rollout replaces the stack's Traefik by one with the values, as the Deployment's rolling
 // update does (maxSurge 1, maxUnavailable 0): the new pod is registered once Ready (it answers
 // /ping, after the chart's readiness probe's initial delay), the old one deregistered, and
-// stopped once the balancer no longer sends to it.
-func (sw *switcher) rollout(values map[string]any, step string) {
+// stopped once the balancer no longer sends to it. The delay stands for "its providers have
+// built its routes", which takes Traefik well under a second on a node with a core to spare;
+// on 2 cores shared by every test here it has taken longer than the delay, so the new pod is
+// registered no sooner than it sends the routes' Services to their ready endpoints, and the
+// log says by how much the delay fell short.
+func (sw *switcher) rollout(values map[string]any, step string, routes []route) {
 	sw.t.Helper()
 	began := time.Now()
 	next := startTraefikWith(sw.t, sw.cp, values, traefikOptions{name: sw.name + "-" + step, namespace: sw.namespaces[0], namespaces: sw.namespaces, podNetwork: sw.network.URL})
-	time.Sleep(time.Until(began.Add(readinessDelay(values))))
+	delay := readinessDelay(values)
+	time.Sleep(time.Until(began.Add(delay)))
+	waitCaughtUp(sw.t, next, sw.cp.Clientset(), sw.namespaces, routes)
+	if took := time.Since(began); took > delay+500*time.Millisecond {
+		sw.t.Logf("benchmark: %s: the new Traefik (%s) built its routes %s after it started, past its readiness delay of %s", sw.s.Name, step, took.Round(100*time.Millisecond), delay)
+	}
 	sw.lb.register(next)
 	sw.lb.deregister(sw.tr)
 	time.Sleep(time.Second) // requests already sent to the old pod finish
@@ -162,7 +171,7 @@ func (sw *switcher) toGateway(routes []route) []route {
 	// the Gateway, awaited; the HTTPRoutes beside the Ingresses, awaited.
 	installGatewayAPI(t, sw.cp.Server)
 	sw.apply(sw.kinds(both.gatewayObjs, "GatewayClass"))
-	sw.rollout(both.values, "gateway")
+	sw.rollout(both.values, "gateway", routes)
 	for _, g := range sw.kinds(both.gatewayObjs, "Gateway") {
 		sw.apply([]map[string]any{g})
 		sw.waitFor(gatewayGVR, g)
@@ -210,7 +219,7 @@ func (sw *switcher) toIngress(routes []route) {
 	sw.routersSettle(map[string]int{"kubernetes": len(ingresses), "kubernetesgateway": len(ingresses)}, "after the first step back")
 	// Second update: the controller without the Gateway provider; then the HTTPRoutes and the
 	// Gateway go (the GatewayClass is the cluster's, shared by the other stacks here).
-	sw.rollout(back.values, "ingress")
+	sw.rollout(back.values, "ingress", routes)
 	for _, r := range sw.kinds(gw.objs, "HTTPRoute") {
 		require.NoError(t, sw.dyn.Resource(routeGVR).Namespace(ns(r)).Delete(t.Context(), nameOf(r), metav1.DeleteOptions{}))
 	}
