@@ -112,7 +112,7 @@ func (n *podNetwork) serveSOCKS(l net.Listener) {
 
 func (n *podNetwork) tunnel(c net.Conn) {
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
 	buf := make([]byte, 262)
 	// Greeting: version 5, the methods offered; "no authentication" chosen.
 	if _, err := io.ReadFull(c, buf[:2]); err != nil || buf[0] != 5 {
@@ -153,7 +153,7 @@ func (n *podNetwork) tunnel(c net.Conn) {
 		// sent before. A gone pod's address is never starting: it is refused below.
 		select {
 		case <-started:
-		case <-time.After(3 * time.Second):
+		case <-time.After(10 * time.Second):
 		}
 	}
 	pod, err := net.DialTimeout("tcp", net.JoinHostPort(lo.String(), fmt.Sprint(port)), 2*time.Second)
