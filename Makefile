@@ -25,13 +25,18 @@ plan:
 ## first judges timing (drains and switches against a 20 s preStop pause, readiness delays),
 ## and on 2 slow cores with the unit stage beside it the control plane and Traefik have lagged
 ## past those pauses.
+## A failure ends with why it failed (scripts/gotest.sh why): each failed test's own lines,
+## without the requests and attacks that went as they should.
 test: build-and-vet test-binaries
 	@mkdir -p .tools; \
+	export OUTSIDE_IN_TEST_FAILURES=.tools/failures; rm -rf "$$OUTSIDE_IN_TEST_FAILURES"; \
 	echo "-- the tests on a real control plane, API server and Pulumi engine:"; \
 	$(RUN_CLUSTER); real=$$?; \
 	echo "-- the unit and component tests:"; \
 	$(RUN_UNIT); unit=$$?; \
-	if [ $$unit -ne 0 ] || [ $$real -ne 0 ]; then exit 1; fi
+	if [ $$unit -ne 0 ] || [ $$real -ne 0 ]; then \
+		echo "-- why they failed:"; scripts/gotest.sh why "$$OUTSIDE_IN_TEST_FAILURES" '$(ROUTINE)$(ANSWERED)'; exit 1; \
+	fi
 
 build-and-vet:
 	@set -o pipefail; \
@@ -70,7 +75,11 @@ unit: test-binaries
 ## a control plane and rolled and drained there, the environments identity's attack table, and
 ## environment stacks deployed, updated and torn down by the real Pulumi engine.
 RUN_CLUSTER = set -o pipefail; scripts/gotest.sh run ./tests ./offline/kubeapi -- -test.timeout=$(TEST_TIMEOUT) -test.parallel=$(CLUSTER_PARALLEL) -test.run='$(CLUSTER_TESTS)' -test.v \
-	| grep -E '^(kube-apiserver:|--- |    --- |ok|FAIL|PASS|panic|\s+\S+_test.go| {8})' | grep -vE '^\s+\S+_test.go:[0-9]+: ((allowed|refused) |request .* during .* at \+.*\)$$)'
+	| grep -E '^(kube-apiserver:|--- |    --- |ok|FAIL|PASS|panic|\s+\S+_test.go| {8})' | grep -vE '$(ROUTINE)'
+# The lines of a verbose run that say a request or an attack went as it should.
+ROUTINE = ^[[:space:]]+[^[:space:]]+_test[.]go:[0-9]+: ((allowed|refused) |request .* during .* at [+].*[)]$$)
+# And, for the report of why a test failed, a request answered as it should be.
+ANSWERED = |^[[:space:]]+[^[:space:]]+_test[.]go:[0-9]+: request .* -> (200 the page of app |404 "404 page not found")
 
 cluster: test-binaries
 	@$(RUN_CLUSTER)

@@ -5,6 +5,7 @@
 #   scripts/gotest.sh run [-j N] [PKGDIR...] -- FLAG...
 #                                                    run those packages' binaries (default: every
 #                                                    package with tests), N at a time (default 2)
+#   scripts/gotest.sh why DIR [SKIP]                 print why the tests whose logs are in DIR failed
 #
 # `go test` links every test binary again on every run, even when nothing changed, and the
 # binaries that import the AWS and Kubernetes SDKs take 5-8 s of CPU each to link: most of the
@@ -21,12 +22,54 @@
 # binary's own: -test.run, -test.v, ...; -test.paniconexit0 is always given, as `go test`
 # gives it). Per package it prints `ok` or `FAIL` with the time, as `go test` does, and the
 # binary's output when it fails or when -test.v is among the FLAGs. It exits 1 when a package
-# fails, and 2 when a package has no binary (`build` first).
+# fails, and 2 when a package has no binary (`build` first). With $OUTSIDE_IN_TEST_FAILURES set
+# to a folder, it keeps there the whole output of each package that failed.
+#
+# `why` prints, from those outputs, each failed test with its own lines and nothing of the
+# tests that passed (with -test.v, parallel tests' lines interleave, each run headed by
+# `=== NAME`), the lines matching the extended regular expression SKIP left out, and at most
+# the last 60 lines of each; then the first lines of a panic or a timeout. A long verbose run
+# buries why it failed far above its end, where a report that shows only the tail of the
+# output never reaches; `make test` ends with this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 bins=${OUTSIDE_IN_TEST_BINARIES:-$root/.tools/test}
 module=$(go list -m)
+
+# why DIR [SKIP]: see above. It needs no package list, so it runs before one is made.
+if [ "${1:-}" = why ]; then
+	[ -d "${2:-}" ] || exit 0
+	for log in "$2"/*.log; do
+		[ -e "$log" ] || continue
+		awk -v keep=60 -v skip="${3:-}" '
+			/^=== (RUN|CONT|NAME|PAUSE) / { cur = $3; next }
+			# Without -test.v a test'"'"'s lines follow its --- line.
+			/^ *--- (FAIL|PASS|SKIP): / {
+				if ($2 == "FAIL:") { failed[++nf] = $3; status[$3] = $0 }
+				cur = $3
+				next
+			}
+			/^(panic: |fatal error: )/ { panicked = 1 }
+			panicked { if (++np <= 12) panic[np] = $0; next }
+			/^(FAIL|PASS|ok)$/ { next }
+			skip != "" && $0 ~ skip { next }
+			{ n[cur]++; out[cur, n[cur]] = $0 }
+			END {
+				for (i = 1; i <= nf; i++) {
+					name = failed[i]
+					if (n[name] == 0) continue
+					sub(/^ +/, "", status[name])
+					print status[name]
+					first = n[name] > keep ? n[name] - keep + 1 : 1
+					if (first > 1) printf "    (%d lines before these left out)\n", first - 1
+					for (j = first; j <= n[name]; j++) print out[name, j]
+				}
+				for (j = 1; j <= np; j++) print panic[j]
+			}' "$log"
+	done
+	exit 0
+fi
 
 # layout prints, for every package with test files, its directory (./x/y) and its binary.
 layout() {
@@ -120,6 +163,10 @@ run)
 			else
 				printf 'FAIL\t%s\t%ss\n' "$module/$rel" "$secs"
 				touch "$logs/failed"
+				if [ -n "${OUTSIDE_IN_TEST_FAILURES:-}" ]; then
+					mkdir -p "$OUTSIDE_IN_TEST_FAILURES"
+					cp "$log" "$OUTSIDE_IN_TEST_FAILURES/${rel//\//_}.$(cksum <"$logs/flags" | cut -d' ' -f1).log"
+				fi
 			fi
 		} 9>"$logs/lock"
 	}
@@ -138,7 +185,7 @@ run)
 	fi
 	;;
 *)
-	echo "usage: scripts/gotest.sh build | run [-j N] [PKGDIR...] -- TESTFLAG..." >&2
+	echo "usage: scripts/gotest.sh build | run [-j N] [PKGDIR...] -- TESTFLAG... | why DIR [SKIP]" >&2
 	exit 2
 	;;
 esac

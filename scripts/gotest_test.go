@@ -118,3 +118,64 @@ func TestGotestRunsAndReports(t *testing.T) {
 	require.Len(t, lines, 3, out)
 	assert.Contains(t, lines[0], "example.com/m/slow\t", "the longest starts first")
 }
+
+// `why` ends a run with the reason a test failed, however long its verbose output: the failed
+// subtest's own lines, not those of the parallel subtests that passed beside it, with the
+// routine lines SKIP matches left out; the first lines of a panic; and, without -test.v, the
+// lines that follow a test's --- FAIL line.
+func TestGotestWhySaysWhyATestFailed(t *testing.T) {
+	dir := gotestModule(t)
+	par := "package par\n\nimport \"testing\"\n\n" +
+		"func TestPar(t *testing.T) {\n" +
+		"\tfor _, n := range []string{\"good\", \"bad\"} {\n" +
+		"\t\tt.Run(n, func(t *testing.T) {\n" +
+		"\t\t\tt.Parallel()\n" +
+		"\t\t\tfor i := 0; i < 3; i++ {\n" +
+		"\t\t\t\tt.Logf(\"%s: step %d\", n, i)\n" +
+		"\t\t\t\tt.Logf(\"%s: routine request %d -> 200\", n, i)\n" +
+		"\t\t\t}\n" +
+		"\t\t\tif n == \"bad\" {\n" +
+		"\t\t\t\tt.Errorf(\"the reason it failed\\nand its second line\")\n" +
+		"\t\t\t}\n" +
+		"\t\t})\n" +
+		"\t}\n" +
+		"}\n"
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "par"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "par", "par_test.go"), []byte(par), 0o644))
+	failures := filepath.Join(t.TempDir(), "failures")
+	out, code := gotest(t, dir, nil, "build")
+	require.Equal(t, 0, code, out)
+
+	out, code = gotest(t, dir, []string{"OUTSIDE_IN_TEST_FAILURES=" + failures}, "run", "./par", "./check", "--", "-test.v")
+	require.Equal(t, 1, code, out)
+	logs, err := filepath.Glob(filepath.Join(failures, "*.log"))
+	require.NoError(t, err)
+	require.Len(t, logs, 1, "one package failed, and only its output is kept")
+
+	out, code = gotest(t, dir, nil, "why", failures, "routine request")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "--- FAIL: TestPar/bad")
+	assert.Contains(t, out, "bad: step 2")
+	assert.Contains(t, out, "the reason it failed")
+	assert.Contains(t, out, "and its second line")
+	assert.NotContains(t, out, "good: step", "the subtest that passed is left out")
+	assert.NotContains(t, out, "routine request", "the lines SKIP matches are left out")
+	assert.NotContains(t, out, "check one", "the package that passed is left out")
+
+	// Without -test.v, and a panic.
+	require.NoError(t, os.RemoveAll(failures))
+	out, code = gotest(t, dir, []string{"OUTSIDE_IN_TEST_FAILURES=" + failures, "FAIL_ME=1"}, "run", "./fails", "--")
+	require.Equal(t, 1, code, out)
+	require.NoError(t, os.WriteFile(filepath.Join(failures, "panicked.log"),
+		[]byte("=== RUN   TestX\npanic: test timed out after 15m0s\n\trunning tests:\n\t\tTestX (15m0s)\n"), 0o644))
+	out, code = gotest(t, dir, nil, "why", failures)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "--- FAIL: TestMaybe")
+	assert.Contains(t, out, "failed on purpose")
+	assert.Contains(t, out, "panic: test timed out after 15m0s")
+	assert.Contains(t, out, "TestX (15m0s)")
+
+	out, code = gotest(t, dir, nil, "why", filepath.Join(t.TempDir(), "none"))
+	assert.Equal(t, 0, code, out)
+	assert.Empty(t, out, "no failures, nothing to say")
+}

@@ -162,6 +162,7 @@ func runStack(t *testing.T, cp *kubeapi.ControlPlane, network *podNetwork, s pla
 	var lb *balancer
 	if len(routes) > 0 {
 		lb = newBalancer(entry, tr)
+		lb.story = func(from, to time.Time) []string { return network.story(prefix, from, to) }
 	}
 	drained := drainServing(t, admin, s.Name, lb, namespaces, routes, deployments)
 	if len(routes) > 0 {

@@ -220,6 +220,9 @@ type balancer struct {
 	entry   string
 	targets []*traefik
 	next    int
+	// story, when set, tells what the pod network saw of the stack's pods between two
+	// moments: a failed request is told with it.
+	story func(from, to time.Time) []string
 }
 
 func newBalancer(entry string, targets ...*traefik) *balancer {
@@ -249,13 +252,14 @@ func (b *balancer) deregister(tr *traefik) {
 
 // prober sends a request every 100 ms, to each host of the stack in turn, until stopped.
 type prober struct {
+	story   func(from, to time.Time) []string
 	stop    chan struct{}
 	done    sync.WaitGroup
 	answers []answer
 }
 
 func startProber(lb *balancer, routes []route) *prober {
-	p := &prober{stop: make(chan struct{})}
+	p := &prober{stop: make(chan struct{}), story: lb.story}
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
@@ -288,6 +292,13 @@ func (p *prober) finish(t *testing.T, stack, entry, during string) (sent, failed
 			mark = " FAILED"
 		}
 		t.Logf("request %s %s during %s at +%s: %s%s", stack, entry, during, a.at.Sub(begin).Round(time.Millisecond), a, mark)
+	}
+	if failed > 0 && p.story != nil {
+		// What the pods did meanwhile, for why (a refused connection is Traefik's 502).
+		last := p.answers[len(p.answers)-1]
+		for _, line := range p.story(begin, last.at.Add(last.took+time.Second)) {
+			t.Logf("pod network, %s %s: %s", stack, during, line)
+		}
 	}
 	return len(p.answers), failed
 }
