@@ -238,6 +238,7 @@ func (n *podNetwork) seen(o any) {
 	}
 	n.mu.Lock()
 	_, running := n.servers[string(p.UID)]
+	running = running || n.noSite[string(p.UID)] // nothing to start, or its start failed (reported)
 	started, isStarting := n.starting[lo]
 	if !running && !isStarting {
 		started = make(chan struct{})
