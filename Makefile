@@ -29,13 +29,13 @@ plan:
 ## without the requests and attacks that went as they should.
 test: build-and-vet test-binaries
 	@mkdir -p .tools; \
-	export OUTSIDE_IN_TEST_FAILURES=.tools/failures; rm -rf "$$OUTSIDE_IN_TEST_FAILURES"; \
+	export OUTSIDE_IN_TEST_FAILURES="$$PWD/.tools/failures"; rm -rf "$$OUTSIDE_IN_TEST_FAILURES"; \
 	echo "-- the tests on a real control plane, API server and Pulumi engine:"; \
 	$(RUN_CLUSTER); real=$$?; \
 	echo "-- the unit and component tests:"; \
 	$(RUN_UNIT); unit=$$?; \
 	if [ $$unit -ne 0 ] || [ $$real -ne 0 ]; then \
-		echo "-- why they failed:"; scripts/gotest.sh why "$$OUTSIDE_IN_TEST_FAILURES" '$(ROUTINE)$(ANSWERED)'; exit 1; \
+		echo "-- why they failed:"; scripts/gotest.sh why "$$OUTSIDE_IN_TEST_FAILURES" '$(ROUTINE)|$(ANSWERED)'; exit 1; \
 	fi
 
 build-and-vet:
@@ -79,7 +79,7 @@ RUN_CLUSTER = set -o pipefail; scripts/gotest.sh run ./tests ./offline/kubeapi -
 # The lines of a verbose run that say a request or an attack went as it should.
 ROUTINE = ^[[:space:]]+[^[:space:]]+_test[.]go:[0-9]+: ((allowed|refused) |request .* during .* at [+].*[)]$$)
 # And, for the report of why a test failed, a request answered as it should be.
-ANSWERED = |^[[:space:]]+[^[:space:]]+_test[.]go:[0-9]+: request .* -> (200 the page of app |404 "404 page not found")
+ANSWERED = ^[[:space:]]+[^[:space:]]+_test[.]go:[0-9]+: request .* -> (200 the page of app |404 "404 page not found")
 
 cluster: test-binaries
 	@$(RUN_CLUSTER)

@@ -35,7 +35,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 bins=${OUTSIDE_IN_TEST_BINARIES:-$root/.tools/test}
-module=$(go list -m)
 
 # why DIR [SKIP]: see above. It needs no package list, so it runs before one is made.
 if [ "${1:-}" = why ]; then
@@ -70,6 +69,8 @@ if [ "${1:-}" = why ]; then
 	done
 	exit 0
 fi
+
+module=$(go list -m)
 
 # layout prints, for every package with test files, its directory (./x/y) and its binary.
 layout() {

@@ -47,16 +47,12 @@ type podNetwork struct {
 	client    kubernetes.Interface
 	startWait time.Duration // how long a connection waits for a live pod's server to start
 
-	mu       sync.Mutex
-	servers  map[string]*podServer        // by pod UID
-	starting map[netip.Addr]chan struct{} // loopback images of pods whose server is starting
-	// startingPods: the UIDs of those pods; goneEarly: those of them deleted before their
-	// server listened, whose server stops as soon as it has started.
-	startingPods map[string]bool
-	goneEarly    map[string]*corev1.Pod
-	noSite       map[string]bool // pods that run no httpd, or whose server could not start
-	pods         cache.Indexer   // the informer's pods, indexed by address
-	errs         []string        // what went wrong off the test's goroutine, reported at the end
+	mu      sync.Mutex
+	servers map[string]*podServer // by pod UID
+	begun   map[string]bool       // the pods whose server has been started (or found none to start)
+	noSite  map[string]bool       // pods that run no httpd, or whose server could not start
+	pods    cache.Indexer         // the informer's pods, indexed by address
+	errs    []string              // what went wrong off the test's goroutine, reported at the end
 	// What happened, for the story a failed request is told with: each server's start and
 	// stop, and each connection refused. lastAt is the pod last served at each loopback
 	// host:port.
@@ -80,8 +76,7 @@ type podServer struct {
 
 func newPodNetwork(c kubernetes.Interface) *podNetwork {
 	return &podNetwork{client: c, startWait: 10 * time.Second, servers: map[string]*podServer{},
-		starting: map[netip.Addr]chan struct{}{}, startingPods: map[string]bool{},
-		goneEarly: map[string]*corev1.Pod{}, noSite: map[string]bool{}, lastAt: map[string]string{}}
+		begun: map[string]bool{}, noSite: map[string]bool{}, lastAt: map[string]string{}}
 }
 
 // byPodIP indexes the live pods by their address.
@@ -190,7 +185,7 @@ func (n *podNetwork) tunnel(c net.Conn) {
 	// to a live pod whose server has not started (its start under way, or its event not yet
 	// handled) waits for it, at most 10 s, as one would not have been sent before. A gone
 	// pod's address has no live pod: it is refused below.
-	waited, pending := n.awaitServer(addr, lo, n.startWait)
+	waited, pending := n.awaitServer(addr, n.startWait)
 	if pending != "" {
 		n.note(pending, "%s: pod address %s: the pod's server had not started after %s", target, addr, waited.Round(time.Millisecond))
 	}
@@ -237,34 +232,20 @@ func (n *podNetwork) seen(o any) {
 		return
 	}
 	n.mu.Lock()
-	_, running := n.servers[string(p.UID)]
-	running = running || n.noSite[string(p.UID)] // nothing to start, or its start failed (reported)
-	started, isStarting := n.starting[lo]
-	if !running && !isStarting {
-		started = make(chan struct{})
-		n.starting[lo] = started
-		n.startingPods[string(p.UID)] = true
-	}
+	begun := n.begun[string(p.UID)]
+	n.begun[string(p.UID)] = true
 	n.mu.Unlock()
-	if running || isStarting {
+	if begun {
 		return
 	}
 	// The informer hands events to its handler one at a time: the server starts on a
 	// goroutine of its own, so that one slow start (its ConfigMaps read from a loaded API
 	// server) holds up no other pod's.
-	go n.start(p, lo, started)
+	go n.start(p, lo)
 }
 
 // start reads the pod's site and listens at its loopback address.
-func (n *podNetwork) start(p *corev1.Pod, lo netip.Addr, started chan struct{}) {
-	defer func() {
-		n.mu.Lock()
-		delete(n.starting, lo)
-		delete(n.startingPods, string(p.UID))
-		delete(n.goneEarly, string(p.UID))
-		n.mu.Unlock()
-		close(started)
-	}()
+func (n *podNetwork) start(p *corev1.Pod, lo netip.Addr) {
 	site, err := readPodSite(context.Background(), n.client, p)
 	if err != nil || site == nil { // an error, or no httpd in this pod
 		n.mu.Lock()
@@ -308,41 +289,36 @@ func (n *podNetwork) serve(p *corev1.Pod, lo netip.Addr, site *podSite) {
 	n.servers[string(p.UID)] = &podServer{pod: pod, addr: listen, l: l, srv: srv}
 	n.lastAt[listen] = pod
 	n.noteLocked(pod, "%s: listening (pod address %s)", listen, p.Status.PodIP)
-	if gone, ok := n.goneEarly[string(p.UID)]; ok {
-		n.goingLocked(gone)
+	if !n.live(p) {
+		n.goingLocked(p) // deleted while its server was starting
 	}
 }
 
-// awaitServer waits until no server is starting at lo and a live pod at addr, if any, has its
-// server, at most limit; it says how long it waited, and names the pod still without a server
-// when the wait ran out.
-func (n *podNetwork) awaitServer(addr, lo netip.Addr, limit time.Duration) (time.Duration, string) {
+// awaitServer waits until every live pod at addr has its server, at most limit; it says how
+// long it waited, and names the pod still without one when the wait ran out.
+func (n *podNetwork) awaitServer(addr netip.Addr, limit time.Duration) (time.Duration, string) {
 	begin := time.Now()
 	for {
-		n.mu.Lock()
-		started, isStarting := n.starting[lo]
-		n.mu.Unlock()
 		pending := n.unstarted(addr)
-		switch {
-		case !isStarting && pending == "":
-			return time.Since(begin), ""
-		case time.Since(begin) >= limit:
-			if pending == "" {
-				pending = "a pod whose server is starting"
-			}
+		if pending == "" || time.Since(begin) >= limit {
 			return time.Since(begin), pending
-		case isStarting:
-			select {
-			case <-started:
-			case <-time.After(limit - time.Since(begin)):
-			}
-		default:
-			time.Sleep(20 * time.Millisecond)
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// unstarted names a live pod at addr that the network has not started a server for (its
+// live says whether the informer's store holds the pod, not being deleted. The store is
+// updated before the handlers hear of a change.
+func (n *podNetwork) live(p *corev1.Pod) bool {
+	o, ok, err := n.pods.GetByKey(p.Namespace + "/" + p.Name)
+	if err != nil || !ok {
+		return false
+	}
+	cur := o.(*corev1.Pod)
+	return cur.UID == p.UID && cur.DeletionTimestamp == nil
+}
+
+// unstarted names a live pod at addr that has no server yet (its start under way, or its
 // event not handled yet), or says "".
 func (n *podNetwork) unstarted(addr netip.Addr) string {
 	objs, err := n.pods.ByIndex(podIPIndex, addr.String())
@@ -371,9 +347,6 @@ func (n *podNetwork) going(p *corev1.Pod) {
 
 func (n *podNetwork) goingLocked(p *corev1.Pod) {
 	s, ok := n.servers[string(p.UID)]
-	if !ok && n.startingPods[string(p.UID)] {
-		n.goneEarly[string(p.UID)] = p
-	}
 	if !ok || s.stopping {
 		return
 	}

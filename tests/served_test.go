@@ -252,14 +252,14 @@ func (b *balancer) deregister(tr *traefik) {
 
 // prober sends a request every 100 ms, to each host of the stack in turn, until stopped.
 type prober struct {
-	story   func(from, to time.Time) []string
+	lb      *balancer
 	stop    chan struct{}
 	done    sync.WaitGroup
 	answers []answer
 }
 
 func startProber(lb *balancer, routes []route) *prober {
-	p := &prober{stop: make(chan struct{}), story: lb.story}
+	p := &prober{lb: lb, stop: make(chan struct{})}
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
@@ -293,10 +293,10 @@ func (p *prober) finish(t *testing.T, stack, entry, during string) (sent, failed
 		}
 		t.Logf("request %s %s during %s at +%s: %s%s", stack, entry, during, a.at.Sub(begin).Round(time.Millisecond), a, mark)
 	}
-	if failed > 0 && p.story != nil {
+	if failed > 0 && p.lb.story != nil {
 		// What the pods did meanwhile, for why (a refused connection is Traefik's 502).
 		last := p.answers[len(p.answers)-1]
-		for _, line := range p.story(begin, last.at.Add(last.took+time.Second)) {
+		for _, line := range p.lb.story(begin, last.at.Add(last.took+time.Second)) {
 			t.Logf("pod network, %s %s: %s", stack, during, line)
 		}
 	}
