@@ -13,6 +13,8 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1sdk "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -98,7 +100,7 @@ func TestEnvironmentTeardownOnTheEngine(t *testing.T) {
 	ws := w.workspace(nil)
 	forged, err := auto.SelectStack(ctx, "pr-46", ws)
 	require.NoError(t, err)
-	_, err = forged.Destroy(ctx)
+	_, err = forged.Destroy(ctx, optdestroy.ShowSecrets(false))
 	require.NoError(t, err)
 	_, err = c.CoreV1().ConfigMaps("traefik").Get(ctx, "platform-config", metav1.GetOptions{})
 	assert.True(t, err != nil, "a destroy from the forged state deletes the platform's object")
@@ -141,7 +143,7 @@ func (w *engineWorld) forge(stack, kubeconfig, kind string, expired time.Time) {
 	})
 	s, err := auto.UpsertStack(ctx, stack, ws)
 	require.NoError(w.t, err)
-	_, err = s.Up(ctx)
+	_, err = s.Up(ctx, optup.ShowSecrets(false))
 	require.NoError(w.t, err, "forging %s", stack)
 	for k, v := range map[string]string{
 		envlife.TagKind: kind, envlife.TagOwner: "mallory",

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/opthistory"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/modfile"
@@ -237,7 +238,7 @@ func (w *engineWorld) lastUpdate(stack string) map[string]int {
 	require.NoError(w.t, err)
 	s, err := auto.SelectStack(context.Background(), stack, ws)
 	require.NoError(w.t, err)
-	history, err := s.History(context.Background(), 1, 1)
+	history, err := s.History(context.Background(), 1, 1, opthistory.ShowSecrets(false))
 	require.NoError(w.t, err)
 	require.Len(w.t, history, 1)
 	require.NotNil(w.t, history[0].ResourceChanges)

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,7 +64,7 @@ func guardStack(t *testing.T, name string, program pulumi.RunFunc) auto.Stack {
 	source, err := auto.NewStack(ctx, "source", ws)
 	require.NoError(t, err)
 	ws.SetProgram(func(ctx *pulumi.Context) error { ctx.Export("x", pulumi.Int(1)); return nil })
-	_, err = source.Up(ctx)
+	_, err = source.Up(ctx, optup.ShowSecrets(false))
 	require.NoError(t, err)
 	ws.SetProgram(program)
 	stack, err := auto.NewStack(ctx, name, ws)
@@ -107,11 +109,11 @@ func TestDeletionGuardStopsDestroyOnTheRealEngine(t *testing.T) {
 		return program.GuardDeletion(ctx, protect, []pulumi.Resource{a, b})
 	})
 	ctx := context.Background()
-	_, err := stack.Up(ctx)
+	_, err := stack.Up(ctx, optup.ShowSecrets(false))
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{"a", "a-ref", "b", "b-ref", "deletion-guard"}, names(t, stack, partTypes...))
 
-	_, err = stack.Destroy(ctx)
+	_, err = stack.Destroy(ctx, optdestroy.ShowSecrets(false))
 	require.Error(t, err, "destroy of a guarded stack must fail")
 	assert.Contains(t, err.Error(), "protected")
 	assert.ElementsMatch(t, []string{"a", "a-ref", "b", "b-ref", "deletion-guard"}, names(t, stack, partTypes...),
@@ -119,9 +121,9 @@ func TestDeletionGuardStopsDestroyOnTheRealEngine(t *testing.T) {
 
 	// Turning protection off is an update; then destroy goes through.
 	protect = false
-	_, err = stack.Up(ctx)
+	_, err = stack.Up(ctx, optup.ShowSecrets(false))
 	require.NoError(t, err)
-	_, err = stack.Destroy(ctx)
+	_, err = stack.Destroy(ctx, optdestroy.ShowSecrets(false))
 	require.NoError(t, err)
 	assert.Empty(t, names(t, stack, partTypes...))
 }
@@ -137,11 +139,11 @@ func TestWithoutTheGuardDestroyHalfDeletes(t *testing.T) {
 		return err
 	})
 	ctx := context.Background()
-	_, err := stack.Up(ctx)
+	_, err := stack.Up(ctx, optup.ShowSecrets(false))
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{"a", "a-ref", "b", "b-ref"}, names(t, stack, partTypes...))
 
-	_, err = stack.Destroy(ctx)
+	_, err = stack.Destroy(ctx, optdestroy.ShowSecrets(false))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "protected")
 	assert.Equal(t, []string{"a"}, names(t, stack, partTypes...),

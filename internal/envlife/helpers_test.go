@@ -4,12 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
@@ -100,8 +102,28 @@ func (w *world) plainStack(name string, cfg map[string]string, tags map[string]s
 	for k, v := range tags {
 		require.NoError(w.t, stack.SetTag(ctx, k, v))
 	}
-	_, err = stack.Up(ctx)
+	_, err = stack.Up(ctx, optup.ShowSecrets(false))
 	require.NoError(w.t, err, "up %s", name)
+}
+
+// record makes the world's CLI a recordingCLI (down_test.go), for the Managers made after it.
+func (w *world) record() *recordingCLI {
+	r := &recordingCLI{PulumiCommand: w.cli}
+	w.cli = r
+	return r
+}
+
+// runsOf are the recorded commands that have word among their arguments.
+func (r *recordingCLI) runsOf(word string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.commands {
+		if slices.Contains(strings.Fields(c), word) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (w *world) workspace() auto.Workspace {

@@ -135,7 +135,8 @@ func (m *Manager) destroy(ctx context.Context, name, gone string) error {
 	if err != nil {
 		return fmt.Errorf("selecting stack %s: %w", name, err)
 	}
-	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(m.progress()), optdestroy.ErrorProgressStreams(m.progress())); err != nil {
+	// As in Up, the summary is read without secrets.
+	if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(m.progress()), optdestroy.ErrorProgressStreams(m.progress()), optdestroy.ShowSecrets(false)); err != nil {
 		if auto.IsConcurrentUpdateError(err) {
 			return &LockedError{Stack: name, Since: lockTime(err.Error()), err: err}
 		}

@@ -141,7 +141,9 @@ func (m *Manager) Up(ctx context.Context, req UpRequest) (Info, error) {
 		return Info{}, fmt.Errorf("env up %s: %w", req.Stack, err)
 	}
 
-	res, err := stack.Up(ctx, optup.ProgressStreams(m.progress()), optup.ErrorProgressStreams(m.progress()))
+	// The update's summary is read without secrets (optup.ShowSecrets(false)): with them the
+	// CLI derives the passphrase's key once more, 0.25 s of CPU, for values nothing reads.
+	res, err := stack.Up(ctx, optup.ProgressStreams(m.progress()), optup.ErrorProgressStreams(m.progress()), optup.ShowSecrets(false))
 	if err != nil {
 		return Info{}, fmt.Errorf("env up %s: update failed (the stack is tagged and expires at %s; run env down to remove it now): %w",
 			req.Stack, expires.Format(time.RFC3339), err)

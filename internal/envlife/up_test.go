@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,6 +192,7 @@ func TestListShowsOwnerExpiryAndURLs(t *testing.T) {
 func TestDown(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
+	cli := w.record()
 	w.up("dev-alice", time.Now(), time.Hour)
 	w.plainStack("prod", nil, nil)
 	w.plainStack("platform", map[string]string{"outside-in:envDomain": "env.test"}, map[string]string{TagKind: string(KindFullStack)})
@@ -204,4 +206,14 @@ func TestDown(t *testing.T) {
 	err = m.Down(ctx, "platform")
 	assert.True(t, errors.Is(err, ErrNotEphemeral), "platform: %v", err)
 	assert.ElementsMatch(t, []string{"prod", "platform"}, leaves(w.stacks()))
+
+	// After an update or a destroy the Automation API reads its summary from the stack's
+	// history. env up and env down read it without secrets: with --show-secrets the CLI
+	// derives the passphrase's key once more (0.25 s of CPU a run) for values nothing reads.
+	// Four summaries: env up's, the two plain stacks' updates', env down's destroy's.
+	summaries := cli.runsOf("history")
+	assert.Len(t, summaries, 4, "%q", summaries)
+	for _, c := range summaries {
+		assert.NotContains(t, strings.Fields(c), "--show-secrets", "pulumi %s", c)
+	}
 }
