@@ -79,10 +79,10 @@ func Backend(t testing.TB) (env map[string]string, dir string) {
 		"NO_COLOR":                             "1",
 		// Most CLI runs of a test are short (a tag, an output, a stack's creation): about
 		// 0.2 s of CPU each, nearly all of it the CLI's start, and a sixth of that collecting
-		// a heap that is gone when the run exits. Without a collection until the heap nears
-		// GOMEMLIMIT, a short run (about 110 MB resident) never collects, and an update's engine and
-		// provider collect only as they near the limit (envlife's tests: 180 s of CPU with
-		// GOGC=400, 154-168 s with this).
+		// a heap that is gone when the run exits. With no collection until the heap nears
+		// GOMEMLIMIT, a short run (about 110 MB resident) never collects, and an update's
+		// engine and provider collect only near the limit. envlife's tests took 180 s of CPU
+		// with GOGC=400, 154 to 168 s with no collection.
 		"GOGC":       "off",
 		"GOMEMLIMIT": "256MiB",
 	}, dir
