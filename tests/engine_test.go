@@ -143,22 +143,25 @@ func newEngineWorldRouted(t *testing.T, routing ingress.Routing) *engineWorld {
 	return w
 }
 
-// kubernetesPluginVersion is the pulumi-kubernetes SDK version go.mod requires, read from
-// go.mod itself rather than by a `go list` run (a second of CPU per world).
+// kubernetesPluginVersion is the pulumi-kubernetes SDK version go.mod requires.
 func kubernetesPluginVersion(t *testing.T) string {
+	return requiredVersion(t, filepath.Join(root, "go.mod"), "github.com/pulumi/pulumi-kubernetes/sdk/v4")
+}
+
+// requiredVersion is the version, without its "v", at which the go.mod at path requires
+// module: read with Go's own parser, rather than by a `go list` run (a second of CPU).
+func requiredVersion(t *testing.T, path, module string) string {
 	t.Helper()
-	const sdk = "github.com/pulumi/pulumi-kubernetes/sdk/v4"
-	path := filepath.Join(root, "go.mod")
 	body, err := os.ReadFile(path)
 	require.NoError(t, err)
 	mod, err := modfile.Parse(path, body, nil)
 	require.NoError(t, err)
 	for _, r := range mod.Require {
-		if r.Mod.Path == sdk {
+		if r.Mod.Path == module {
 			return strings.TrimPrefix(r.Mod.Version, "v")
 		}
 	}
-	t.Fatalf("%s does not require %s", path, sdk)
+	t.Fatalf("%s does not require %s", path, module)
 	return ""
 }
 

@@ -83,11 +83,8 @@ func TestPulumiYamlRequiresACapableCLI(t *testing.T) {
 	proj, err := workspace.LoadProject(filepath.Join(root, "Pulumi.yaml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, proj.RequiredPulumiVersion)
-	mod, err := os.ReadFile(filepath.Join(root, "tools", "pulumi", "go.mod"))
-	require.NoError(t, err)
-	m := regexp.MustCompile(`github.com/pulumi/pulumi/pkg/v3 v(\S+)`).FindSubmatch(mod)
-	require.NotNil(t, m, "tools/pulumi/go.mod requires the CLI's module")
-	assert.NoError(t, plugin.ValidatePulumiVersionRange(proj.RequiredPulumiVersion, string(m[1])))
+	cli := requiredVersion(t, filepath.Join(root, "tools", "pulumi", "go.mod"), "github.com/pulumi/pulumi/pkg/v3")
+	assert.NoError(t, plugin.ValidatePulumiVersionRange(proj.RequiredPulumiVersion, cli))
 	assert.Error(t, plugin.ValidatePulumiVersionRange(proj.RequiredPulumiVersion, "3.210.0"))
 	assert.Error(t, plugin.ValidatePulumiVersionRange(proj.RequiredPulumiVersion, "3.187.0"))
 }

@@ -3,16 +3,13 @@ package envlife
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -138,19 +135,4 @@ func TestReapScopes(t *testing.T) {
 	assert.Contains(t, got["pr-6"].Reason, "pull requests can write its state, so it is never destroyed from it")
 	assert.ElementsMatch(t, []string{"pr-6"}, leaves(w.stacks()))
 	t.Logf("trusted:\n%s\npull requests:\n%s", render(trusted), render(prs))
-}
-
-// recordingCLI is the CLI, recording each command's arguments.
-type recordingCLI struct {
-	auto.PulumiCommand
-	mu       sync.Mutex
-	commands []string
-}
-
-func (r *recordingCLI) Run(ctx context.Context, workdir string, stdin io.Reader, out, errOut []io.Writer,
-	env []string, args ...string) (string, string, int, error) {
-	r.mu.Lock()
-	r.commands = append(r.commands, strings.Join(args, " "))
-	r.mu.Unlock()
-	return r.PulumiCommand.Run(ctx, workdir, stdin, out, errOut, env, args...)
 }

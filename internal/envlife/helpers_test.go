@@ -2,6 +2,7 @@ package envlife
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -106,7 +107,22 @@ func (w *world) plainStack(name string, cfg map[string]string, tags map[string]s
 	require.NoError(w.t, err, "up %s", name)
 }
 
-// record makes the world's CLI a recordingCLI (down_test.go), for the Managers made after it.
+// recordingCLI is the CLI, recording each command's arguments.
+type recordingCLI struct {
+	auto.PulumiCommand
+	mu       sync.Mutex
+	commands []string
+}
+
+func (r *recordingCLI) Run(ctx context.Context, workdir string, stdin io.Reader, out, errOut []io.Writer,
+	env []string, args ...string) (string, string, int, error) {
+	r.mu.Lock()
+	r.commands = append(r.commands, strings.Join(args, " "))
+	r.mu.Unlock()
+	return r.PulumiCommand.Run(ctx, workdir, stdin, out, errOut, env, args...)
+}
+
+// record makes the world's CLI a recordingCLI, for the Managers made after it.
 func (w *world) record() *recordingCLI {
 	r := &recordingCLI{PulumiCommand: w.cli}
 	w.cli = r
