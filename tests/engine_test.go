@@ -12,7 +12,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/opthistory"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/mod/modfile"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -146,23 +145,6 @@ func newEngineWorldRouted(t *testing.T, routing ingress.Routing) *engineWorld {
 // kubernetesPluginVersion is the pulumi-kubernetes SDK version go.mod requires.
 func kubernetesPluginVersion(t *testing.T) string {
 	return requiredVersion(t, filepath.Join(root, "go.mod"), "github.com/pulumi/pulumi-kubernetes/sdk/v4")
-}
-
-// requiredVersion is the version, without its "v", at which the go.mod at path requires
-// module: read with Go's own parser, rather than by a `go list` run (a second of CPU).
-func requiredVersion(t *testing.T, path, module string) string {
-	t.Helper()
-	body, err := os.ReadFile(path)
-	require.NoError(t, err)
-	mod, err := modfile.Parse(path, body, nil)
-	require.NoError(t, err)
-	for _, r := range mod.Require {
-		if r.Mod.Path == module {
-			return strings.TrimPrefix(r.Mod.Version, "v")
-		}
-	}
-	t.Fatalf("%s does not require %s", path, module)
-	return ""
 }
 
 // pulumi runs the CLI in the project directory with the world's environment.

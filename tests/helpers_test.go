@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/modfile"
 
 	"github.com/outside-in/outside-in/offline/fakeaws"
 	"github.com/outside-in/outside-in/offline/kubeapi"
@@ -18,6 +19,23 @@ import (
 
 // root is the repository root, where the stack files live.
 const root = ".."
+
+// requiredVersion is the version, without its "v", at which the go.mod at path requires
+// module: read with Go's own parser, rather than by a `go list` run (a second of CPU).
+func requiredVersion(t *testing.T, path, module string) string {
+	t.Helper()
+	body, err := os.ReadFile(path)
+	require.NoError(t, err)
+	mod, err := modfile.Parse(path, body, nil)
+	require.NoError(t, err)
+	for _, r := range mod.Require {
+		if r.Mod.Path == module {
+			return strings.TrimPrefix(r.Mod.Version, "v")
+		}
+	}
+	t.Fatalf("%s does not require %s", path, module)
+	return ""
+}
 
 // shippedStacks are the stack files in the repository.
 func shippedStacks(t *testing.T) []plan.Stack {
