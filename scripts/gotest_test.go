@@ -41,10 +41,18 @@ func gotestModule(t *testing.T) string {
 	return dir
 }
 
+// gotest runs the module's gotest.sh with env on top of this process's environment, less the
+// folders `make test` gives its own run (OUTSIDE_IN_TEST_FAILURES, OUTSIDE_IN_TEST_BINARIES):
+// a package made to fail here must not land in the report of the run these tests are part of.
 func gotest(t *testing.T, dir string, env []string, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command("bash", append([]string{filepath.Join(dir, "scripts", "gotest.sh")}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); name != "OUTSIDE_IN_TEST_FAILURES" && name != "OUTSIDE_IN_TEST_BINARIES" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	if exit, ok := err.(*exec.ExitError); ok {
 		return string(out), exit.ExitCode()
@@ -86,6 +94,9 @@ func TestGotestKeepsTestBinaries(t *testing.T) {
 // run reports each package as go test does, runs it in its own directory, shows a failing
 // package's output, fails when one fails, and starts the longest first once it knows them.
 func TestGotestRunsAndReports(t *testing.T) {
+	// As under `make test`, which keeps the logs of its own failed packages here.
+	outer := t.TempDir()
+	t.Setenv("OUTSIDE_IN_TEST_FAILURES", outer)
 	dir := gotestModule(t)
 	out, code := gotest(t, dir, nil, "run", "--")
 	assert.Equal(t, 2, code, "run before build: %s", out)
@@ -110,6 +121,9 @@ func TestGotestRunsAndReports(t *testing.T) {
 	assert.Contains(t, out, "failed on purpose")
 	assert.Regexp(t, `(?m)^FAIL\texample\.com/m/fails\t`, out)
 	assert.Regexp(t, `(?m)^ok  \texample\.com/m/check\t`, out, "the other package still runs")
+	kept, err := os.ReadDir(outer)
+	require.NoError(t, err)
+	assert.Empty(t, kept, "the package failed on purpose here is not in the report of the run around these tests")
 
 	// One at a time: the slow package, now known to be the longest, goes first.
 	out, code = gotest(t, dir, nil, "run", "-j", "1", "./check", "./fails", "./slow", "--")
